@@ -1,0 +1,45 @@
+"""The Typer application every command module registers on, and shared output helpers.
+
+Kept free of heavy imports: ``qualcode --help`` imports this and the command modules only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="qualcode",
+    help=(
+        "Offline toolkit for qualitative research: ingest transcripts, code them, check "
+        "agreement, judge saturation, export for papers. Nothing leaves your machine."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+codebook_app = typer.Typer(help="Validate, show and compare codebooks.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _default(value: Any) -> Any:
+    """JSON for the values our results hold (numpy numbers, paths, sets)."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as JSON on standard output (machine-readable; no rich markup)."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
+    sys.stdout.write("\n")

@@ -1,0 +1,469 @@
+"""The values qualcode works with: documents, segments, codes, codebooks, codings.
+
+All are frozen; an edit returns a copy (``dataclasses.replace`` or the ``with_*`` methods).
+
+Offsets
+-------
+Every span (a :class:`Segment`, a :class:`Coding`) is a pair of character offsets
+``[start, end)`` into :attr:`Document.text`, counted in Python ``str`` characters (Unicode
+code points). The stored text is the *normalised* text of the source: a byte-order mark is
+removed and every line end (``\\r\\n``, ``\\r``) becomes ``\\n`` before any offset is taken,
+so an offset never depends on the platform that wrote the file. Text of a span is always
+derived from the document (``document.text[start:end]``), never stored a second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Literal
+
+from qualcode.errors import CodebookError, NotFoundError, ParameterError
+
+__all__ = [
+    "CODING_STATUSES",
+    "SEGMENT_KINDS",
+    "Code",
+    "Codebook",
+    "Coding",
+    "Corpus",
+    "Document",
+    "Memo",
+    "Segment",
+    "content_hash",
+    "normalise_text",
+]
+
+SegmentKind = Literal["turn", "paragraph", "sentence"]
+SEGMENT_KINDS: tuple[str, ...] = ("turn", "paragraph", "sentence")
+CodingStatus = Literal["suggested", "accepted", "rejected"]
+CODING_STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def normalise_text(text: str) -> str:
+    """Apply the offset rule: drop a leading BOM, turn ``\\r\\n`` and ``\\r`` into ``\\n``."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of the UTF-8 text: identifies a document's content (and cache entries)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _frozen_mapping(mapping: Mapping[str, object] | None) -> Mapping[str, object]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def check_span(document_id: str, text_length: int, start: int, end: int, what: str) -> None:
+    """Raise if ``[start, end)`` does not lie inside a text of ``text_length`` characters."""
+    if not (isinstance(start, int) and isinstance(end, int)):
+        raise ParameterError(f"The offsets of a {what} must be integers. Got {start!r}, {end!r}.")
+    if not 0 <= start <= end <= text_length:
+        raise ParameterError(
+            f"A {what} in document '{document_id}' must satisfy 0 <= start <= end <= "
+            f"{text_length} (the document's length). Got start={start}, end={end} instead."
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source text (an interview, a focus group, a survey response).
+
+    ``text`` is normalised (see the module docstring); ``attributes`` are case attributes
+    (setting, role, date, ...) as strings; ``source`` is the path it was read from.
+    """
+
+    id: str
+    text: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise ParameterError(f"A document id must be a non-empty string. Got {self.id!r}.")
+        object.__setattr__(self, "attributes", _frozen_mapping(self.attributes))
+        expected = content_hash(self.text)
+        if self.content_hash and self.content_hash != expected:
+            raise ParameterError(
+                f"Document '{self.id}': content_hash does not match its text; pass no hash "
+                "and it is computed."
+            )
+        object.__setattr__(self, "content_hash", expected)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.content_hash))
+
+    def span(self, start: int, end: int) -> str:
+        """The text between two offsets, after checking them."""
+        check_span(self.id, len(self.text), start, end, "span")
+        return self.text[start:end]
+
+    def with_attributes(self, **attributes: str) -> Document:
+        """A copy with these attributes added or replaced."""
+        return replace(self, attributes={**self.attributes, **attributes}, content_hash="")
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit of analysis: a view on ``[start, end)`` of one document.
+
+    Build one with :meth:`Segment.of`, which checks the offsets and derives ``text`` from
+    the document; ``text`` is never stored on disk.
+    """
+
+    document_id: str
+    start: int
+    end: int
+    text: str = field(repr=False)
+    kind: str = "turn"
+    index: int = 0
+    speaker: str | None = None
+    role: str | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in (None, "interviewer", "participant"):
+            raise ParameterError(
+                "The 'role' of a segment must be 'interviewer', 'participant' or None. "
+                f"Got {self.role!r} instead."
+            )
+        if self.kind not in SEGMENT_KINDS:
+            raise ParameterError(
+                f"The 'kind' of a segment must be one of {', '.join(SEGMENT_KINDS)}. "
+                f"Got {self.kind!r} instead."
+            )
+        if len(self.text) != self.end - self.start:
+            raise ParameterError(
+                f"Segment text of document '{self.document_id}' does not match its offsets "
+                f"{self.start}-{self.end}; build segments with Segment.of(document, ...)."
+            )
+
+    @classmethod
+    def of(
+        cls,
+        document: Document,
+        start: int,
+        end: int,
+        *,
+        kind: str = "turn",
+        index: int = 0,
+        speaker: str | None = None,
+        role: str | None = None,
+        start_time: float | None = None,
+        end_time: float | None = None,
+    ) -> Segment:
+        """A segment of ``document``; its text is ``document.text[start:end]``."""
+        text = document.span(start, end)
+        return cls(
+            document.id, start, end, text, kind, index, speaker, role, start_time, end_time
+        )
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """(document id, start, end): identifies a segment within a project."""
+        return (self.document_id, self.start, self.end)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Documents and their segments, as ingest produces them (before any project)."""
+
+    documents: tuple[Document, ...]
+    segments: tuple[Segment, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "documents", tuple(self.documents))
+        object.__setattr__(self, "segments", tuple(self.segments))
+        ids = [d.id for d in self.documents]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ParameterError(
+                f"Document ids must be unique in a corpus. Got duplicates: {', '.join(duplicates)}."
+            )
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.documents)
+
+    def document(self, document_id: str) -> Document:
+        for doc in self.documents:
+            if doc.id == document_id:
+                return doc
+        raise NotFoundError(f"No document '{document_id}' in this corpus.")
+
+    def segments_of(self, document_id: str) -> tuple[Segment, ...]:
+        return tuple(s for s in self.segments if s.document_id == document_id)
+
+
+@dataclass(frozen=True)
+class Code:
+    """A code or theme of a codebook. Themes are codes at the top (``parent is None``).
+
+    ``examples`` and ``keywords`` feed the coders; ``patterns`` are regular expressions.
+    """
+
+    id: str
+    name: str = ""
+    parent: str | None = None
+    definition: str = ""
+    include: str = ""
+    exclude: str = ""
+    examples: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    color: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not _ID.match(self.id):
+            raise ParameterError(
+                "A code id must start with a letter or digit and hold only letters, digits, "
+                f"'_', '-' and '.'. Got {self.id!r} instead."
+            )
+        if not self.name:
+            object.__setattr__(self, "name", self.id)
+        for name in ("examples", "keywords", "patterns"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A version of a codebook: codes in order, nested by ``parent``.
+
+    Edits return a new :class:`Codebook` whose ``version`` is one higher.
+    """
+
+    name: str = "codebook"
+    codes: tuple[Code, ...] = ()
+    version: int = 1
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", tuple(self.codes))
+        validate_codes(self.codes)
+
+    # -- lookup -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes)
+
+    def __contains__(self, code_id: object) -> bool:
+        return any(c.id == code_id for c in self.codes)
+
+    def get(self, code_id: str) -> Code:
+        """The code with this id, or :class:`NotFoundError` naming the close matches."""
+        for code in self.codes:
+            if code.id == code_id:
+                return code
+        raise NotFoundError(_unknown_code_message(code_id, [c.id for c in self.codes]))
+
+    def children(self, code_id: str | None) -> tuple[Code, ...]:
+        return tuple(c for c in self.codes if c.parent == code_id)
+
+    @property
+    def themes(self) -> tuple[Code, ...]:
+        """Top-level codes."""
+        return self.children(None)
+
+    def leaves(self) -> tuple[Code, ...]:
+        """Codes without children: what segments are coded with."""
+        parents = {c.parent for c in self.codes}
+        return tuple(c for c in self.codes if c.id not in parents)
+
+    def theme_of(self, code_id: str) -> str:
+        """The id of the top-level ancestor of a code (itself for a theme)."""
+        code = self.get(code_id)
+        while code.parent is not None:
+            code = self.get(code.parent)
+        return code.id
+
+    def ancestors(self, code_id: str) -> tuple[str, ...]:
+        out = []
+        code = self.get(code_id)
+        while code.parent is not None:
+            out.append(code.parent)
+            code = self.get(code.parent)
+        return tuple(out)
+
+    def path(self, code_id: str) -> str:
+        """``theme/…/code`` ids."""
+        return "/".join((*reversed(self.ancestors(code_id)), code_id))
+
+    def resolve(self, name_or_id: str) -> Code:
+        """A code by id, else by exact name, else by case-insensitive name or id."""
+        for code in self.codes:
+            if code.id == name_or_id:
+                return code
+        for code in self.codes:
+            if code.name == name_or_id:
+                return code
+        folded = name_or_id.strip().casefold()
+        for code in self.codes:
+            if code.id.casefold() == folded or code.name.strip().casefold() == folded:
+                return code
+        raise NotFoundError(_unknown_code_message(name_or_id, [c.id for c in self.codes]))
+
+    # -- edits: each returns the next version -----------------------------------
+    def with_code(self, code: Code) -> Codebook:
+        """Add a code, or replace the one with the same id (keeping its position)."""
+        if code.id in self:
+            codes = tuple(code if c.id == code.id else c for c in self.codes)
+        else:
+            codes = (*self.codes, code)
+        return replace(self, codes=codes, version=self.version + 1)
+
+    def without_code(self, code_id: str) -> Codebook:
+        """Remove a code; its children move up to its parent."""
+        removed = self.get(code_id)
+        codes = tuple(
+            replace(c, parent=removed.parent) if c.parent == code_id else c
+            for c in self.codes
+            if c.id != code_id
+        )
+        return replace(self, codes=codes, version=self.version + 1)
+
+    def renamed(self, code_id: str, name: str) -> Codebook:
+        return self.with_code(replace(self.get(code_id), name=name))
+
+    def to_frame(self):  # -> pandas.DataFrame
+        """One row per code: id, name, parent, theme, definition, criteria, counts."""
+        import pandas as pd
+
+        rows = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "parent": c.parent,
+                "theme": self.theme_of(c.id),
+                "definition": c.definition,
+                "include": c.include,
+                "exclude": c.exclude,
+                "examples": len(c.examples),
+                "keywords": ", ".join(c.keywords),
+                "color": c.color,
+            }
+            for c in self.codes
+        ]
+        return pd.DataFrame(rows, columns=[
+            "id", "name", "parent", "theme", "definition", "include", "exclude",
+            "examples", "keywords", "color",
+        ])
+
+
+def _unknown_code_message(code_id: str, known: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(code_id), list(known), n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"No code '{code_id}' in the codebook.{hint}"
+
+
+def validate_codes(codes: Iterable[Code]) -> None:
+    """Unique ids, parents that exist, no cycles. Raises :class:`CodebookError`."""
+    codes = list(codes)
+    seen: set[str] = set()
+    for code in codes:
+        if code.id in seen:
+            raise CodebookError(f"Code id '{code.id}' is used twice; ids must be unique.", field="id")
+        seen.add(code.id)
+    parent_of = {c.id: c.parent for c in codes}
+    for code in codes:
+        if code.parent is not None and code.parent not in parent_of:
+            raise CodebookError(
+                f"Code '{code.id}' names parent '{code.parent}', which is not in the codebook.",
+                field="parent",
+            )
+        chain, node = [code.id], code.parent
+        while node is not None:
+            if node in chain:
+                cycle = " -> ".join([*chain[chain.index(node):], node])
+                raise CodebookError(f"Codes form a cycle: {cycle}.", field="parent")
+            chain.append(node)
+            node = parent_of[node]
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO 8601 string (seconds): stamps codings and memos."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code applied to ``[start, end)`` of a document, with its provenance.
+
+    ``coder`` is a person's name or a machine coder's name; ``method`` says how
+    (``manual``, ``import``, ``rules``, ``semantic``, ``supervised``, ...); ``status`` is
+    ``suggested`` until a person accepts or rejects it. ``reason`` is the machine's
+    explanation a person can read. ``id`` is assigned by the project store.
+    """
+
+    document_id: str
+    start: int
+    end: int
+    code_id: str
+    coder: str
+    method: str = "manual"
+    confidence: float | None = None
+    status: str = "accepted"
+    reason: str = ""
+    memo: str = ""
+    created: str = field(default_factory=now_iso)
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in CODING_STATUSES:
+            raise ParameterError(
+                f"The 'status' of a coding must be one of {', '.join(CODING_STATUSES)}. "
+                f"Got {self.status!r} instead."
+            )
+        if not (isinstance(self.start, int) and isinstance(self.end, int)) or not (
+            0 <= self.start <= self.end
+        ):
+            raise ParameterError(
+                f"A coding must satisfy 0 <= start <= end. Got start={self.start!r}, "
+                f"end={self.end!r} instead (document '{self.document_id}')."
+            )
+        if self.confidence is not None and not 0.0 <= float(self.confidence) <= 1.0:
+            raise ParameterError(
+                f"The 'confidence' of a coding must be in [0, 1]. Got {self.confidence!r} instead."
+            )
+        if not self.coder:
+            raise ParameterError("A coding needs a coder name (a person or a machine coder).")
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when this coding shares at least one character with ``[start, end)``."""
+        return self.start < end and start < self.end
+
+    @property
+    def key(self) -> tuple[str, int, int, str]:
+        return (self.document_id, self.start, self.end, self.code_id)
+
+
+@dataclass(frozen=True)
+class Memo:
+    """A researcher's note, attached to a document, a code, a coding, or the project."""
+
+    text: str
+    document_id: str | None = None
+    code_id: str | None = None
+    coding_id: int | None = None
+    author: str | None = None
+    created: str = field(default_factory=now_iso)
+    id: int | None = None

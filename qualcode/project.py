@@ -1,0 +1,864 @@
+"""The project store: one SQLite file holding a study.
+
+A project holds documents (their normalised text, once), segments (offsets only), every
+version of the codebook, codings with their provenance and review decisions, memos, and a
+cache of sentence embeddings. It is a single file you can copy, back up or send (suffix
+``.qualcode``).
+
+Safety: every write is one transaction (all of it lands or none of it does); the file runs
+in WAL mode, so a crash or a killed process never leaves it half-written and readers are
+not blocked by a writer; writers wait (up to ``timeout`` seconds) for one another instead of
+failing. Opening a file made by an older qualcode migrates it after copying it to
+``<name>.v<N>.bak``.
+
+>>> project = Project.create("study.qualcode")            # doctest: +SKIP
+>>> project.add_corpus(load_corpus("transcripts/"))         # doctest: +SKIP
+>>> project.documents.to_frame()                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import NotFoundError, ParameterError, ProjectError
+from qualcode.model import (
+    CODING_STATUSES,
+    SEGMENT_KINDS,
+    Code,
+    Codebook,
+    Coding,
+    Corpus,
+    Document,
+    Memo,
+    Segment,
+    check_span,
+    now_iso,
+)
+
+__all__ = ["SCHEMA_VERSION", "CodingList", "DocumentsView", "Project", "SegmentList"]
+
+APPLICATION_ID = 0x51434F44  # "QCOD": marks the SQLite file as a qualcode project
+
+# Each entry upgrades the schema from version N-1 to N. Never edit a released entry: add one.
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        source TEXT,
+        content_hash TEXT NOT NULL,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        added TEXT NOT NULL
+    );
+    CREATE TABLE segments (
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        speaker TEXT,
+        role TEXT,
+        start_time REAL,
+        end_time REAL,
+        PRIMARY KEY (document_id, kind, idx)
+    );
+    CREATE TABLE codebook_versions (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        created TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL
+    );
+    CREATE TABLE codings (
+        id INTEGER PRIMARY KEY,
+        document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        code_id TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        method TEXT NOT NULL,
+        confidence REAL,
+        status TEXT NOT NULL CHECK (status IN ('suggested', 'accepted', 'rejected')),
+        reason TEXT NOT NULL DEFAULT '',
+        memo TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX codings_identity ON codings (document_id, start, end, code_id, coder);
+    CREATE INDEX codings_by_code ON codings (code_id);
+    CREATE INDEX codings_by_coder ON codings (coder, status);
+    CREATE TABLE memos (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL,
+        document_id TEXT,
+        code_id TEXT,
+        coding_id INTEGER,
+        author TEXT,
+        created TEXT NOT NULL
+    );
+    """,
+    2: """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        coding_id INTEGER NOT NULL,
+        old_status TEXT NOT NULL,
+        new_status TEXT NOT NULL,
+        by TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX decisions_by_coding ON decisions (coding_id);
+    CREATE TABLE embeddings (
+        model TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, text_hash)
+    ) WITHOUT ROWID;
+    """,
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    con = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+    con.execute("PRAGMA foreign_keys = ON")
+    con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return con
+
+
+class Project:
+    """A qualcode project file. Use :meth:`create` or :meth:`open`, ideally in ``with``."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._con = connection
+
+    # -- opening ------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | PathLike[str],
+        *,
+        codebook: Codebook | None = None,
+        overwrite: bool = False,
+        timeout: float = 30.0,
+    ) -> Project:
+        """Create a new, empty project file at ``path`` (optionally with a codebook).
+
+        An existing file is an error unless ``overwrite=True``.
+        """
+        path = Path(path)
+        if path.exists():
+            if not overwrite:
+                raise ProjectError(
+                    f"{path} already exists. Open it with Project.open, choose another "
+                    "name, or pass overwrite=True (--force) to replace it."
+                )
+            path.unlink()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if not path.parent.exists():
+            raise ProjectError(f"Cannot create {path}: folder {path.parent} does not exist.")
+        try:
+            con = _connect(path, timeout)
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            _migrate(con, 0, path=None)
+            with _transaction(con):
+                con.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("application", "qualcode"), ("created", now_iso()), ("unit", "turn")],
+                )
+        except sqlite3.Error as exc:
+            path.unlink(missing_ok=True)
+            raise ProjectError(f"Cannot create project {path}: {exc}.") from exc
+        project = cls(path, con)
+        if codebook is not None:
+            project.set_codebook(codebook, note="initial codebook")
+        return project
+
+    @classmethod
+    def open(cls, path: str | PathLike[str], *, timeout: float = 30.0) -> Project:
+        """Open an existing project, migrating it (after a backup) if an older qualcode made it."""
+        path = Path(path)
+        if not path.is_file():
+            raise ProjectError(
+                f"No project at {path}. Create one with `qualcode init {path}` "
+                "or Project.create()."
+            )
+        try:
+            con = _connect(path, timeout)
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{path} is not a qualcode project (not an SQLite file).") from exc
+        if app_id != APPLICATION_ID:
+            con.close()
+            raise ProjectError(f"{path} is an SQLite file but not a qualcode project.")
+        if version > SCHEMA_VERSION:
+            con.close()
+            raise ProjectError(
+                f"{path} was written by a newer qualcode (schema {version}; this one reads "
+                f"up to {SCHEMA_VERSION}). Upgrade qualcode to open it."
+            )
+        con.execute("PRAGMA journal_mode = WAL")
+        if version < SCHEMA_VERSION:
+            _migrate(con, version, path=path)
+        return cls(path, con)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Project {self.path} documents={len(self.documents)}>"
+
+    @property
+    def schema_version(self) -> int:
+        return self._con.execute("PRAGMA user_version").fetchone()[0]
+
+    def _meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._con.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- documents and segments ----------------------------------------------------
+    def add_corpus(self, corpus: Corpus, *, replace: bool = False) -> dict[str, list[str]]:
+        """Store a corpus's documents and segments in one transaction.
+
+        A document already in the project with the same text is left as it is; with
+        different text it is an error (its codings would no longer fit) unless
+        ``replace=True`` and it has no codings. Returns ``{"added": [...],
+        "unchanged": [...], "replaced": [...]}`` document ids.
+        """
+        report: dict[str, list[str]] = {"added": [], "unchanged": [], "replaced": []}
+        existing = dict(self._con.execute("SELECT id, content_hash FROM documents"))
+        segments_by_doc: dict[str, list[Segment]] = {}
+        for segment in corpus.segments:
+            segments_by_doc.setdefault(segment.document_id, []).append(segment)
+        with _transaction(self._con):
+            position = self._con.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM documents"
+            ).fetchone()[0]
+            for document in corpus.documents:
+                old_hash = existing.get(document.id)
+                if old_hash == document.content_hash:
+                    report["unchanged"].append(document.id)
+                    continue
+                if old_hash is not None:
+                    if not replace:
+                        raise ProjectError(
+                            f"Document '{document.id}' is already in {self.path} with "
+                            "different text. Give the new file another name, or replace it "
+                            "(--replace) if it has no codings yet."
+                        )
+                    n = self._con.execute(
+                        "SELECT COUNT(*) FROM codings WHERE document_id = ?", (document.id,)
+                    ).fetchone()[0]
+                    if n:
+                        raise ProjectError(
+                            f"Document '{document.id}' has {n} codings; replacing its text "
+                            "would move them off their words. Add the new version under "
+                            "another id instead."
+                        )
+                    self._con.execute("DELETE FROM documents WHERE id = ?", (document.id,))
+                    report["replaced"].append(document.id)
+                else:
+                    report["added"].append(document.id)
+                self._con.execute(
+                    "INSERT INTO documents (id, position, text, source, content_hash, "
+                    "attributes, added) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        document.id,
+                        position,
+                        document.text,
+                        document.source,
+                        document.content_hash,
+                        json.dumps(dict(document.attributes), ensure_ascii=False),
+                        now_iso(),
+                    ),
+                )
+                position += 1
+                self._con.executemany(
+                    "INSERT INTO segments (document_id, kind, idx, start, end, speaker, role, "
+                    "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (s.document_id, s.kind, s.index, s.start, s.end, s.speaker, s.role,
+                         s.start_time, s.end_time)
+                        for s in segments_by_doc.get(document.id, ())
+                    ],
+                )
+            kinds = {s.kind for s in corpus.segments}
+            if len(kinds) == 1:
+                self._set_meta("unit", kinds.pop())
+        return report
+
+    def set_attributes(self, document_id: str, attributes: dict[str, str]) -> None:
+        """Add or replace case attributes of a document."""
+        document = self.documents[document_id]
+        merged = {**document.attributes, **{k: str(v) for k, v in attributes.items()}}
+        with _transaction(self._con):
+            self._con.execute(
+                "UPDATE documents SET attributes = ? WHERE id = ?",
+                (json.dumps(merged, ensure_ascii=False), document_id),
+            )
+
+    @property
+    def documents(self) -> DocumentsView:
+        """The documents, in the order they were added: ``len``, iteration, ``[id]``."""
+        return DocumentsView(self)
+
+    @property
+    def unit(self) -> str:
+        """The segment kind this project codes by default (turn, paragraph or sentence)."""
+        return self._meta("unit", "turn") or "turn"
+
+    def segments(
+        self, document: str | Sequence[str] | None = None, kind: str | None = None
+    ) -> SegmentList:
+        """Segments of one, several or all documents, in document then text order."""
+        kind = kind or self.unit
+        if kind not in SEGMENT_KINDS:
+            raise ParameterError(
+                f"The 'kind' parameter of Project.segments() must be one of "
+                f"{', '.join(SEGMENT_KINDS)}. Got {kind!r} instead."
+            )
+        ids = self._document_ids(document)
+        texts = self._texts(ids)
+        out = []
+        for doc_id in ids:
+            text = texts[doc_id]
+            rows = self._con.execute(
+                "SELECT idx, start, end, speaker, role, start_time, end_time FROM segments "
+                "WHERE document_id = ? AND kind = ? ORDER BY idx",
+                (doc_id, kind),
+            )
+            for idx, start, end, speaker, role, t0, t1 in rows:
+                out.append(
+                    Segment(doc_id, start, end, text[start:end], kind, idx, speaker, role, t0, t1)
+                )
+        return SegmentList(out)
+
+    def _document_ids(self, document: str | Sequence[str] | None) -> list[str]:
+        all_ids = [r[0] for r in self._con.execute("SELECT id FROM documents ORDER BY position")]
+        if document is None:
+            return all_ids
+        wanted = [document] if isinstance(document, str) else list(document)
+        known = set(all_ids)
+        missing = [d for d in wanted if d not in known]
+        if missing:
+            raise NotFoundError(_unknown_documents_message(missing, all_ids))
+        return wanted
+
+    def _texts(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        placeholders = ",".join("?" * len(ids))
+        return dict(
+            self._con.execute(f"SELECT id, text FROM documents WHERE id IN ({placeholders})", ids)
+        )
+
+    def text_of(self, item: Segment | Coding) -> str:
+        """The words a segment or coding covers, derived from its document."""
+        return self._texts([item.document_id])[item.document_id][item.start : item.end]
+
+    # -- codebook --------------------------------------------------------------------
+    @property
+    def codebook(self) -> Codebook | None:
+        """The current (latest) codebook version, or None when none was set."""
+        row = self._con.execute(
+            "SELECT body FROM codebook_versions ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else _codebook_from_json(row[0])
+
+    def codebook_version(self, version: int) -> Codebook:
+        row = self._con.execute(
+            "SELECT body FROM codebook_versions WHERE version = ?", (version,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"No codebook version {version} in {self.path}.")
+        return _codebook_from_json(row[0])
+
+    def codebook_versions(self) -> list[dict[str, Any]]:
+        """Every stored version: version, name, created, note, codes."""
+        rows = self._con.execute(
+            "SELECT version, name, created, note, body FROM codebook_versions ORDER BY version"
+        )
+        return [
+            {"version": v, "name": n, "created": c, "note": note,
+             "codes": len(json.loads(body)["codes"])}
+            for v, n, c, note, body in rows
+        ]
+
+    def set_codebook(self, codebook: Codebook, *, note: str = "") -> int:
+        """Store ``codebook`` as the project's next codebook version; returns its number.
+
+        Codings that use a code the new version lacks are kept, and reported by
+        :meth:`info` as ``codes_not_in_codebook``.
+        """
+        with _transaction(self._con):
+            version = self._con.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM codebook_versions"
+            ).fetchone()[0]
+            stored = Codebook(codebook.name, codebook.codes, version, codebook.description)
+            self._con.execute(
+                "INSERT INTO codebook_versions (version, name, created, note, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (version, stored.name, now_iso(), note, _codebook_to_json(stored)),
+            )
+        return version
+
+    # -- codings ---------------------------------------------------------------------
+    def add_codings(self, codings: Iterable[Coding], *, check_codes: bool = True) -> list[int]:
+        """Store codings in one transaction; returns the ids of those newly stored.
+
+        A coding identical in document, offsets, code and coder to a stored one is not
+        stored again and never changes the stored one: a rerun of a machine coder cannot
+        overwrite a person's decision. Offsets are checked against the document, and
+        codes against the current codebook (``check_codes=False`` skips that).
+        """
+        codings = list(codings)
+        lengths = dict(self._con.execute("SELECT id, LENGTH(text) FROM documents"))
+        codebook = self.codebook if check_codes else None
+        known_codes = {c.id for c in codebook} if codebook is not None else None
+        unknown_codes: set[str] = set()
+        for coding in codings:
+            if coding.document_id not in lengths:
+                raise NotFoundError(
+                    _unknown_documents_message([coding.document_id], list(lengths))
+                )
+            check_span(coding.document_id, lengths[coding.document_id], coding.start,
+                       coding.end, "coding")
+            if known_codes is not None and coding.code_id not in known_codes:
+                unknown_codes.add(coding.code_id)
+        if unknown_codes:
+            raise NotFoundError(
+                f"Codes not in the project's codebook: {', '.join(sorted(unknown_codes))}. "
+                "Add them to the codebook first (or import with check_codes=False)."
+            )
+        new_ids = []
+        with _transaction(self._con):
+            for c in codings:
+                cursor = self._con.execute(
+                    "INSERT OR IGNORE INTO codings (document_id, start, end, code_id, coder, "
+                    "method, confidence, status, reason, memo, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.document_id, c.start, c.end, c.code_id, c.coder, c.method,
+                     c.confidence, c.status, c.reason, c.memo, c.created),
+                )
+                if cursor.rowcount:
+                    new_ids.append(cursor.lastrowid)
+        return new_ids
+
+    def codings(
+        self,
+        *,
+        document: str | Sequence[str] | None = None,
+        code: str | Sequence[str] | None = None,
+        coder: str | Sequence[str] | None = None,
+        status: str | Sequence[str] | None = None,
+        method: str | Sequence[str] | None = None,
+    ) -> CodingList:
+        """Codings matching every filter given (each a value or a list of values)."""
+        clauses, params = [], []
+        for column, value in (
+            ("document_id", document), ("code_id", code), ("coder", coder),
+            ("status", status), ("method", method),
+        ):
+            if value is None:
+                continue
+            values = [value] if isinstance(value, str) else list(value)
+            if column == "status":
+                bad = [v for v in values if v not in CODING_STATUSES]
+                if bad:
+                    raise ParameterError(
+                        f"The 'status' parameter of Project.codings() must be one of "
+                        f"{', '.join(CODING_STATUSES)}. Got {bad[0]!r} instead."
+                    )
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._con.execute(
+            "SELECT document_id, start, end, code_id, coder, method, confidence, status, "
+            f"reason, memo, created, id FROM codings {where} ORDER BY id",
+            params,
+        ).fetchall()
+        return CodingList((Coding(*row) for row in rows), project=self)
+
+    def coding(self, coding_id: int) -> Coding:
+        found = self._con.execute(
+            "SELECT document_id, start, end, code_id, coder, method, confidence, status, "
+            "reason, memo, created, id FROM codings WHERE id = ?",
+            (coding_id,),
+        ).fetchone()
+        if found is None:
+            raise NotFoundError(f"No coding with id {coding_id} in {self.path}.")
+        return Coding(*found)
+
+    def set_status(self, ids: int | Iterable[int], status: str, *, by: str | None = None) -> int:
+        """Accept or reject codings (or set them back to suggested); returns how many changed.
+
+        Each change is logged with who made it and when.
+        """
+        if status not in CODING_STATUSES:
+            raise ParameterError(
+                f"The 'status' parameter of Project.set_status() must be one of "
+                f"{', '.join(CODING_STATUSES)}. Got {status!r} instead."
+            )
+        ids = [ids] if isinstance(ids, int) else list(ids)
+        with _transaction(self._con):
+            return sum(self._record_status(coding_id, status, by) for coding_id in ids)
+
+    def accept(self, ids: int | Iterable[int], *, by: str | None = None) -> int:
+        return self.set_status(ids, "accepted", by=by)
+
+    def reject(self, ids: int | Iterable[int], *, by: str | None = None) -> int:
+        return self.set_status(ids, "rejected", by=by)
+
+    def recode(self, coding_id: int, code_id: str, *, by: str) -> int:
+        """Replace a suggestion's code: the suggestion is rejected and ``by``'s accepted
+        coding of the same words with ``code_id`` is stored. Returns the new coding's id."""
+        old = self.coding(coding_id)
+        if self.codebook is not None:
+            self.codebook.get(code_id)
+        new = Coding(old.document_id, old.start, old.end, code_id, coder=by, method="review",
+                     status="accepted", reason=f"recoded from {old.code_id} (coding {old.id})")
+        with _transaction(self._con):
+            self._record_status(coding_id, "rejected", by)
+            cursor = self._con.execute(
+                "INSERT INTO codings (document_id, start, end, code_id, coder, method, "
+                "confidence, status, reason, memo, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (document_id, start, end, code_id, coder) "
+                "DO UPDATE SET status = 'accepted' RETURNING id",
+                (new.document_id, new.start, new.end, new.code_id, new.coder, new.method,
+                 None, new.status, new.reason, "", new.created),
+            )
+            return cursor.fetchone()[0]
+
+    def _record_status(self, coding_id: int, status: str, by: str | None) -> bool:
+        # Call inside a transaction: change one coding's status and log the decision.
+        row = self._con.execute("SELECT status FROM codings WHERE id = ?", (coding_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No coding with id {coding_id} in {self.path}.")
+        if row[0] == status:
+            return False
+        self._con.execute("UPDATE codings SET status = ? WHERE id = ?", (status, coding_id))
+        self._con.execute(
+            "INSERT INTO decisions (coding_id, old_status, new_status, by, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (coding_id, row[0], status, by, now_iso()),
+        )
+        return True
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """The review log: every status change with who made it and when."""
+        rows = self._con.execute(
+            "SELECT coding_id, old_status, new_status, by, at FROM decisions ORDER BY id"
+        )
+        keys = ("coding_id", "old_status", "new_status", "by", "at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    # -- memos -------------------------------------------------------------------------
+    def add_memo(
+        self,
+        text: str,
+        *,
+        document: str | None = None,
+        code: str | None = None,
+        coding: int | None = None,
+        author: str | None = None,
+    ) -> int:
+        """Write a memo, attached to a document, a code, a coding or the project."""
+        if not text or not text.strip():
+            raise ParameterError("A memo needs some text.")
+        if document is not None:
+            self._document_ids(document)
+        if coding is not None:
+            self.coding(coding)
+        with _transaction(self._con):
+            cursor = self._con.execute(
+                "INSERT INTO memos (text, document_id, code_id, coding_id, author, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (text, document, code, coding, author, now_iso()),
+            )
+        return cursor.lastrowid
+
+    def memos(self) -> list[Memo]:
+        rows = self._con.execute(
+            "SELECT text, document_id, code_id, coding_id, author, created, id FROM memos "
+            "ORDER BY id"
+        )
+        return [Memo(*row) for row in rows]
+
+    # -- embedding cache (used by the coders) ------------------------------------------
+    def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, bytes]:
+        """Stored vectors (raw float32 bytes) for these text hashes under ``model``."""
+        found: dict[str, bytes] = {}
+        for i in range(0, len(text_hashes), 900):  # SQLite's bound-parameter limit
+            chunk = list(text_hashes[i : i + 900])
+            rows = self._con.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN "
+                f"({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            found.update(rows)
+        return found
+
+    def store_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        with _transaction(self._con):
+            self._con.executemany(
+                "INSERT OR REPLACE INTO embeddings (model, text_hash, vector) VALUES (?, ?, ?)",
+                [(model, h, v) for h, v in vectors.items()],
+            )
+
+    # -- summary -----------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Counts a researcher checks first: documents, segments, words, speakers, codes,
+        codings by status and coder."""
+        con = self._con
+        texts = [r[0] for r in con.execute("SELECT text FROM documents")]
+        unit = self.unit
+        speakers = con.execute(
+            "SELECT speaker, COUNT(*) FROM segments WHERE kind = ? AND speaker IS NOT NULL "
+            "GROUP BY speaker ORDER BY COUNT(*) DESC, speaker",
+            (unit,),
+        ).fetchall()
+        codebook = self.codebook
+        by_status = dict(con.execute("SELECT status, COUNT(*) FROM codings GROUP BY status"))
+        by_coder = [
+            {"coder": c, "method": m, "status": s, "codings": n}
+            for c, m, s, n in con.execute(
+                "SELECT coder, method, status, COUNT(*) FROM codings "
+                "GROUP BY coder, method, status ORDER BY coder, method, status"
+            )
+        ]
+        used_codes = {r[0] for r in con.execute("SELECT DISTINCT code_id FROM codings")}
+        known = {c.id for c in codebook} if codebook else set()
+        return {
+            "project": str(self.path),
+            "schema_version": self.schema_version,
+            "documents": len(texts),
+            "characters": sum(len(t) for t in texts),
+            "words": sum(len(t.split()) for t in texts),
+            "unit": unit,
+            "segments": con.execute(
+                "SELECT COUNT(*) FROM segments WHERE kind = ?", (unit,)
+            ).fetchone()[0],
+            "speakers": {name: n for name, n in speakers},
+            "codebook": None if codebook is None else {
+                "name": codebook.name,
+                "version": codebook.version,
+                "themes": len(codebook.themes),
+                "codes": len(codebook.leaves()),
+            },
+            "codings": {s: by_status.get(s, 0) for s in CODING_STATUSES},
+            "coders": by_coder,
+            "codes_not_in_codebook": sorted(used_codes - known) if codebook else [],
+            "memos": con.execute("SELECT COUNT(*) FROM memos").fetchone()[0],
+        }
+
+
+class DocumentsView:
+    """The documents of a project, read on demand."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    def __len__(self) -> int:
+        return self._project._con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def __iter__(self) -> Iterator[Document]:
+        rows = self._project._con.execute(
+            "SELECT id, text, attributes, source FROM documents ORDER BY position"
+        )
+        for doc_id, text, attributes, source in rows:
+            yield Document(doc_id, text, json.loads(attributes), source)
+
+    def __contains__(self, document_id: object) -> bool:
+        return self._project._con.execute(
+            "SELECT 1 FROM documents WHERE id = ?", (document_id,)
+        ).fetchone() is not None
+
+    def __getitem__(self, document_id: str) -> Document:
+        row = self._project._con.execute(
+            "SELECT id, text, attributes, source FROM documents WHERE id = ?", (document_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(_unknown_documents_message([document_id], self.ids))
+        return Document(row[0], row[1], json.loads(row[2]), row[3])
+
+    @property
+    def ids(self) -> list[str]:
+        return [r[0] for r in self._project._con.execute("SELECT id FROM documents ORDER BY position")]
+
+    def to_frame(self):  # -> pandas.DataFrame
+        """One row per document: document, words, characters, segments, source, attributes."""
+        import pandas as pd
+
+        con = self._project._con
+        counts = dict(con.execute(
+            "SELECT document_id, COUNT(*) FROM segments WHERE kind = ? GROUP BY document_id",
+            (self._project.unit,),
+        ))
+        rows = []
+        for doc in self:
+            rows.append({
+                "document": doc.id,
+                "words": doc.word_count,
+                "characters": len(doc.text),
+                "segments": counts.get(doc.id, 0),
+                "source": doc.source,
+                **doc.attributes,
+            })
+        columns = ["document", "words", "characters", "segments", "source"]
+        return pd.DataFrame(rows, columns=list(dict.fromkeys(
+            columns + [k for row in rows for k in row]
+        )))
+
+
+class SegmentList(tuple):
+    """A tuple of :class:`Segment` with :meth:`to_frame`."""
+
+    def to_frame(self):  # -> pandas.DataFrame
+        import pandas as pd
+
+        columns = ["document", "index", "start", "end", "kind", "speaker", "role",
+                   "start_time", "end_time", "text"]
+        return pd.DataFrame(
+            [(s.document_id, s.index, s.start, s.end, s.kind, s.speaker, s.role,
+              s.start_time, s.end_time, s.text) for s in self],
+            columns=columns,
+        )
+
+
+class CodingList(tuple):
+    """A tuple of :class:`Coding` with :meth:`to_frame` (adds theme and text)."""
+
+    def __new__(cls, codings: Iterable[Coding], project: Project | None = None) -> CodingList:
+        self = super().__new__(cls, codings)
+        self._project = project
+        return self
+
+    def to_frame(self):  # -> pandas.DataFrame
+        import pandas as pd
+
+        columns = ["id", "document", "start", "end", "code", "theme", "coder", "method",
+                   "confidence", "status", "reason", "memo", "created", "text"]
+        project = self._project
+        codebook = project.codebook if project is not None else None
+        texts = project._texts({c.document_id for c in self}) if project is not None else {}
+        themes: dict[str, str | None] = {}
+        rows = []
+        for c in self:
+            if c.code_id not in themes:
+                themes[c.code_id] = (
+                    codebook.theme_of(c.code_id) if codebook and c.code_id in codebook else None
+                )
+            text = texts.get(c.document_id)
+            rows.append((c.id, c.document_id, c.start, c.end, c.code_id, themes[c.code_id],
+                         c.coder, c.method, c.confidence, c.status, c.reason, c.memo, c.created,
+                         None if text is None else text[c.start : c.end]))
+        return pd.DataFrame(rows, columns=columns)
+
+
+# -- helpers ------------------------------------------------------------------------------
+class _transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any error (nothing half-written)."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self.con = con
+        self.nested = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.nested = self.con.in_transaction
+        if not self.nested:
+            self.con.execute("BEGIN IMMEDIATE")
+        return self.con
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.nested:
+            return
+        if exc_type is None:
+            self.con.execute("COMMIT")
+        else:
+            self.con.execute("ROLLBACK")
+
+
+def _migrate(con: sqlite3.Connection, current: int, *, path: Path | None) -> None:
+    if path is not None:
+        backup = path.with_name(f"{path.name}.v{current}.bak")
+        try:
+            target = sqlite3.connect(str(backup))
+            with target:
+                con.backup(target)
+            target.close()
+        except sqlite3.Error as exc:
+            raise ProjectError(
+                f"Could not back up {path} to {backup} before upgrading it: {exc}. "
+                "Nothing was changed."
+            ) from exc
+    with _transaction(con):
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(MIGRATIONS[version]):
+                con.execute(statement)
+            con.execute(f"PRAGMA user_version = {version}")
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT the open transaction; run statements one by one instead.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _codebook_to_json(codebook: Codebook) -> str:
+    return json.dumps(
+        {
+            "name": codebook.name,
+            "version": codebook.version,
+            "description": codebook.description,
+            "codes": [asdict(c) for c in codebook.codes],
+        },
+        ensure_ascii=False,
+    )
+
+
+def _codebook_from_json(body: str) -> Codebook:
+    data = json.loads(body)
+    return Codebook(
+        name=data["name"],
+        codes=tuple(Code(**c) for c in data["codes"]),
+        version=data["version"],
+        description=data.get("description", ""),
+    )
+
+
+def _unknown_documents_message(missing: Sequence[str], known: Sequence[str]) -> str:
+    import difflib
+
+    hints = []
+    for name in missing[:3]:
+        close = difflib.get_close_matches(name, list(known), n=2)
+        if close:
+            hints.append(f"'{name}' (did you mean {', '.join(repr(c) for c in close)}?)")
+        else:
+            hints.append(f"'{name}'")
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return f"No document {', '.join(hints)}{more} in this project."
