@@ -1,0 +1,58 @@
+"""qualcode: an offline toolkit for qualitative research.
+
+Ingest transcripts, code them (open coding that suggests codes, selective coding against a
+codebook), check agreement, judge thematic saturation, and export coded excerpts, tables,
+figures and REFI-QDA projects. Nothing leaves the machine.
+
+>>> import qualcode as qc
+>>> project = qc.init("study.qualcode", codebook="codebook.yaml")   # doctest: +SKIP
+>>> qc.ingest(project, "transcripts/", cases="cases.csv")           # doctest: +SKIP
+
+Names load lazily, so ``import qualcode`` stays fast: pandas, scikit-learn, spaCy and
+sentence-transformers are imported only by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Code": "qualcode.model",
+    "Codebook": "qualcode.model",
+    "Coding": "qualcode.model",
+    "Corpus": "qualcode.model",
+    "Document": "qualcode.model",
+    "Memo": "qualcode.model",
+    "Project": "qualcode.project",
+    "QualcodeError": "qualcode.errors",
+    "Segment": "qualcode.model",
+    "bundled_study": "qualcode.api",
+    "diff": "qualcode.api",
+    "diff_codebooks": "qualcode.codebook",
+    "info": "qualcode.api",
+    "ingest": "qualcode.api",
+    "init": "qualcode.api",
+    "load_codebook": "qualcode.codebook",
+    "load_corpus": "qualcode.ingest",
+    "open_project": "qualcode.api",
+    "save_codebook": "qualcode.codebook",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qualcode' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

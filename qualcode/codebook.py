@@ -94,7 +94,8 @@ class Problem:
 
 def slugify(name: str) -> str:
     """An id from a name: ``"Poor or no attendance"`` -> ``"poor_or_no_attendance"``."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    decomposed = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))  # é -> e
     text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     return text or "code"
 
@@ -436,7 +437,7 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
                                     row_number, id_col or name_col, code_id))
             continue
 
-        def split(column: str | None) -> tuple[str, ...]:
+        def split(column: str | None, row: dict = row) -> tuple[str, ...]:
             raw = str(row.get(column, "")).strip() if column else ""
             return tuple(x.strip() for x in re.split(r"[|;]", raw) if x.strip())
 
@@ -475,7 +476,9 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
 
 
 # -- saving -------------------------------------------------------------------------------
-def save_codebook(codebook: Codebook, path: str | PathLike[str], *, overwrite: bool = False) -> Path:
+def save_codebook(
+    codebook: Codebook, path: str | PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Write a codebook as YAML (or CSV by suffix); :func:`load_codebook` reads it back equal."""
     path = Path(path)
     if path.exists() and not overwrite:

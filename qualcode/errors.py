@@ -1,7 +1,7 @@
 """Every error qualcode raises on purpose.
 
     QualcodeError                    base: catch this to catch everything of ours
-    ├── InputError                   a file or table the user gave is wrong (names file, line, field)
+    ├── InputError                   a file or table the user gave is wrong (file, line, field)
     │   ├── ReaderError              a source document cannot be read
     │   ├── CodebookError            a codebook file is invalid
     │   ├── TableError               a CSV/Excel table (cases, codings, incidence) is invalid
@@ -135,4 +135,6 @@ def parameter_error(name: str, where: str, expected: str, got: object) -> Parame
     >>> str(parameter_error("threshold", "saturation()", "in [0, 1]", 1.5))
     "The 'threshold' parameter of saturation() must be in [0, 1]. Got 1.5 instead."
     """
-    return ParameterError(f"The '{name}' parameter of {where} must be {expected}. Got {got!r} instead.")
+    return ParameterError(
+        f"The '{name}' parameter of {where} must be {expected}. Got {got!r} instead."
+    )

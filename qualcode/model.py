@@ -381,7 +381,9 @@ def validate_codes(codes: Iterable[Code]) -> None:
     seen: set[str] = set()
     for code in codes:
         if code.id in seen:
-            raise CodebookError(f"Code id '{code.id}' is used twice; ids must be unique.", field="id")
+            raise CodebookError(
+                f"Code id '{code.id}' is used twice; ids must be unique.", field="id"
+            )
         seen.add(code.id)
     parent_of = {c.id: c.parent for c in codes}
     for code in codes:

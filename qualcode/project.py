@@ -19,10 +19,9 @@ failing. Opening a file made by an older qualcode migrates it after copying it t
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ MIGRATIONS: dict[int, str] = {
         id TEXT PRIMARY KEY,
         position INTEGER NOT NULL,
         text TEXT NOT NULL,
+        length INTEGER NOT NULL,
         source TEXT,
         content_hash TEXT NOT NULL,
         attributes TEXT NOT NULL DEFAULT '{}',
@@ -284,12 +284,13 @@ class Project:
                 else:
                     report["added"].append(document.id)
                 self._con.execute(
-                    "INSERT INTO documents (id, position, text, source, content_hash, "
-                    "attributes, added) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO documents (id, position, text, length, source, content_hash, "
+                    "attributes, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         document.id,
                         position,
                         document.text,
+                        len(document.text),  # SQLite's LENGTH() stops at a NUL character
                         document.source,
                         document.content_hash,
                         json.dumps(dict(document.attributes), ensure_ascii=False),
@@ -437,7 +438,7 @@ class Project:
         codes against the current codebook (``check_codes=False`` skips that).
         """
         codings = list(codings)
-        lengths = dict(self._con.execute("SELECT id, LENGTH(text) FROM documents"))
+        lengths = dict(self._con.execute("SELECT id, length FROM documents"))
         codebook = self.codebook if check_codes else None
         known_codes = {c.id for c in codebook} if codebook is not None else None
         unknown_codes: set[str] = set()
@@ -546,7 +547,8 @@ class Project:
             self._record_status(coding_id, "rejected", by)
             cursor = self._con.execute(
                 "INSERT INTO codings (document_id, start, end, code_id, coder, method, "
-                "confidence, status, reason, memo, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "confidence, status, reason, memo, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (document_id, start, end, code_id, coder) "
                 "DO UPDATE SET status = 'accepted' RETURNING id",
                 (new.document_id, new.start, new.end, new.code_id, new.coder, new.method,
@@ -708,7 +710,8 @@ class DocumentsView:
 
     @property
     def ids(self) -> list[str]:
-        return [r[0] for r in self._project._con.execute("SELECT id FROM documents ORDER BY position")]
+        rows = self._project._con.execute("SELECT id FROM documents ORDER BY position")
+        return [r[0] for r in rows]
 
     def to_frame(self):  # -> pandas.DataFrame
         """One row per document: document, words, characters, segments, source, attributes."""
@@ -791,7 +794,13 @@ class _transaction:
     def __enter__(self) -> sqlite3.Connection:
         self.nested = self.con.in_transaction
         if not self.nested:
-            self.con.execute("BEGIN IMMEDIATE")
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # still locked after busy_timeout
+                raise ProjectError(
+                    f"The project is busy (another process is writing to it): {exc}. "
+                    "Try again when it has finished."
+                ) from exc
         return self.con
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -799,8 +808,12 @@ class _transaction:
             return
         if exc_type is None:
             self.con.execute("COMMIT")
-        else:
-            self.con.execute("ROLLBACK")
+            return
+        self.con.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise ProjectError(
+                f"Could not write to the project ({exc}); nothing was changed."
+            ) from exc
 
 
 def _migrate(con: sqlite3.Connection, current: int, *, path: Path | None) -> None:
