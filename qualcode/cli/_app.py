@@ -27,7 +27,7 @@ codebook_app = typer.Typer(help="Validate, show and compare codebooks.", no_args
 app.add_typer(codebook_app, name="codebook")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # a path is never broken mid-line
 
 
 def _default(value: Any) -> Any:

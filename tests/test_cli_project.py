@@ -1,0 +1,106 @@
+"""The foundation commands, run through the real entry point (exit codes, no tracebacks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BUNDLED, BUNDLED_CODEBOOK
+
+from qualcode.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_info_and_codebook_commands(tmp_path: Path, capsys) -> None:
+    project = tmp_path / "s.qualcode"
+    code, out, _ = run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))
+    assert code == 0 and "32 codes" in out
+    code, out, _ = run(capsys, "info", str(project), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["documents"] == 0 and data["codebook"]["codes"] == 32
+    code, out, _ = run(capsys, "codebook", "show", str(project))
+    assert code == 0 and "Triggers" in out and "attendance" in out
+    code, out, _ = run(capsys, "codebook", "validate", str(BUNDLED_CODEBOOK))
+    assert code == 0 and "valid" in out
+
+
+def test_codebook_diff_between_a_file_and_a_project_version(tmp_path: Path, capsys) -> None:
+    project = tmp_path / "s.qualcode"
+    run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(
+        BUNDLED_CODEBOOK.read_text(encoding="utf-8").replace(
+            "name: Poor or no attendance", "name: Absence"), encoding="utf-8")
+    code, out, _ = run(capsys, "codebook", "set", str(project), str(edited), "--note", "rename")
+    assert code == 0 and "version 2" in out
+    code, out, _ = run(capsys, "codebook", "diff", f"{project}:1", f"{project}:2", "--json")
+    assert code == 0
+    assert json.loads(out)["changes"] == [
+        {"change": "renamed", "code": "attendance",
+         "detail": "'Poor or no attendance' -> 'Absence'"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        (["info", "{tmp}/missing.qualcode"], 5, "No project at"),
+        (["init", "{tmp}/x.qualcode", "--codebook", "{tmp}/nope.yaml"], 3, "No such codebook"),
+        (["codebook", "validate", "{tmp}/bad.yaml"], 3, "1 errors, 1 warnings"),
+        (["codebook", "show", "{tmp}/bad.yaml"], 3, "Unknown field 'defintion'"),
+    ],
+)
+def test_errors_are_one_clear_line_and_a_documented_exit_code(
+    tmp_path: Path, capsys, args: list[str], exit_code: int, message: str
+) -> None:
+    (tmp_path / "bad.yaml").write_text("name: x\nthemes:\n  - id: a\n    defintion: y\n")
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path) for a in args])
+    assert code == exit_code
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+def test_validate_lists_each_problem_with_its_line(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nthemes:\n  - id: a\n    defintion: y\n")
+    code, out, _ = run(capsys, "codebook", "validate", str(bad), "--json")
+    problems = json.loads(out)["problems"]
+    assert code == 3
+    assert [(p["severity"], p["line"], p["field"]) for p in problems] == [
+        ("error", 4, "defintion"), ("warning", 3, "definition")]
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys) -> None:
+    project = tmp_path / "s.qualcode"
+    assert run(capsys, "init", str(project))[0] == 0
+    code, _, err = run(capsys, "init", str(project))
+    assert code == 5 and "--force" in err
+    assert run(capsys, "init", str(project), "--force")[0] == 0
+
+
+def test_console_script_help_is_lazy() -> None:
+    """`qualcode --help` must not import the heavy libraries."""
+    probe = (
+        "import sys; from qualcode.cli import app; "
+        "heavy = [m for m in ('pandas', 'sklearn', 'torch', 'spacy', 'matplotlib', "
+        "'sentence_transformers', 'bertopic') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bundled_study_files_exist() -> None:
+    assert (BUNDLED / "cases.csv").is_file()
+    assert len(list((BUNDLED / "transcripts").glob("*.txt"))) == 23
