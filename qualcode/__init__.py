@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "Document": "qualcode.model",
     "Memo": "qualcode.model",
     "Project": "qualcode.project",
+    "SaturationResult": "qualcode.analysis.saturation",
     "QualcodeError": "qualcode.errors",
     "Segment": "qualcode.model",
     "bundled_study": "qualcode.api",
@@ -39,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "load_codebook": "qualcode.codebook",
     "load_corpus": "qualcode.ingest",
     "open_project": "qualcode.api",
+    "saturation": "qualcode.analysis.saturation",
     "save_codebook": "qualcode.codebook",
 }
 

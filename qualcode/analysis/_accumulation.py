@@ -41,7 +41,7 @@ __all__ = [
 _EPS = 1e-9
 
 
-# -- curves -------------------------------------------------------------------------------
+# -- curves -----------------------------------------------------------------------------------
 def new_codes_per_interview(matrix: np.ndarray) -> np.ndarray:
     """Codes first seen in each interview (rows in interview order) -> int array (N,)."""
     matrix = np.asarray(matrix, dtype=bool)
@@ -56,7 +56,7 @@ def cumulative_curve(matrix: np.ndarray) -> np.ndarray:
     return np.cumsum(new_codes_per_interview(matrix))
 
 
-# -- stopping rules -----------------------------------------------------------------------
+# -- stopping rules ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunCheck:
     """One run of consecutive interviews: ``after`` is the interview before the run."""
@@ -192,7 +192,7 @@ def francis2010(cumulative: Sequence[int] | np.ndarray, initial: int = 10,
         "added at least one new code"))
 
 
-# -- Guest, Bunce & Johnson (2006): batches ------------------------------------------------
+# -- Guest, Bunce & Johnson (2006): batches ---------------------------------------------------
 @dataclass(frozen=True)
 class Batch:
     """Codes after a batch of interviews: ``end`` is its last interview."""
@@ -223,7 +223,7 @@ def guest2006(cumulative: Sequence[int] | np.ndarray, batch: int = 6) -> tuple[B
     return tuple(out)
 
 
-# -- Chao2 ----------------------------------------------------------------------------------
+# -- Chao2 ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Chao2:
     """Chao2 estimate of the codes in the population from incidence data.
@@ -274,7 +274,7 @@ def chao2(matrix: np.ndarray, confidence: float = 0.95) -> Chao2:
     A*Q1*(Q1-1)/2 + A^2*Q1*(2*Q1-1)^2/4 - A^2*Q1^4/(4*Chao2). Interval (Chao 1987):
     [S_obs + f0/K, S_obs + f0*K], K = exp(z*sqrt(ln(1 + var/f0^2))), f0 = Chao2 - S_obs.
     """
-    from scipy.stats import norm
+    from statistics import NormalDist
 
     matrix = np.asarray(matrix, dtype=bool)
     t = int(matrix.shape[0])
@@ -284,7 +284,7 @@ def chao2(matrix: np.ndarray, confidence: float = 0.95) -> Chao2:
     q1 = int(np.count_nonzero(incidence == 1))
     q2 = int(np.count_nonzero(incidence == 2))
     a = (t - 1) / t if t else 0.0
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     if q2 > 0:
         form = "classic"
         f0 = a * q1 * q1 / (2 * q2)
@@ -317,7 +317,7 @@ def chao2(matrix: np.ndarray, confidence: float = 0.95) -> Chao2:
                  float(high), confidence, method)
 
 
-# -- Lowe et al. (2018): accumulation-curve fits -------------------------------------------
+# -- Lowe et al. (2018): accumulation-curve fits ----------------------------------------------
 def _independent(n: np.ndarray, total: float, share: float) -> np.ndarray:
     return total * (1 - (1 - share) ** n)
 
@@ -365,6 +365,7 @@ class AccumulationFit:
     needed: int | None
     reached: bool
     reason: str = ""
+    converged: bool = True
 
     def predict(self, n: Sequence[float] | np.ndarray) -> np.ndarray:
         """T_n of the fitted curve at interviews ``n``."""
@@ -372,9 +373,11 @@ class AccumulationFit:
 
     def describe(self) -> str:
         if self.needed is None:
-            return f"not reached, because {self.reason}"
+            index = "" if math.isnan(self.index) else (
+                f"index {self.index:.1f}% of {_whole(self.total)} codes; ")
+            return f"{index}{self.target:.0%} not reached, because {self.reason}"
         verb = "reached" if self.reached else "would be reached"
-        return (f"index {self.index:.1f}% of {math.floor(self.total)} codes; "
+        return (f"index {self.index:.1f}% of {_whole(self.total)} codes; "
                 f"{self.target:.0%} {verb} at interview {self.needed}")
 
     def to_dict(self) -> dict:
@@ -382,8 +385,13 @@ class AccumulationFit:
             "model": self.model, "name": self.name, "A": self.total, "b": self.share,
             "rmse": self.rmse, "saturation_index": self.index, "target": self.target,
             "interviews_needed": self.needed, "reached": self.reached,
-            "reason": self.reason or None,
+            "converged": self.converged, "reason": self.reason or None,
         }
+
+
+def _whole(total: float) -> int:
+    """floor(A), forgiving float noise (59.9999999999 codes is 60)."""
+    return math.floor(total + 1e-6)
 
 
 def _interviews_needed(model: str, total: float, share: float, goal: float) -> int | None:
@@ -442,7 +450,9 @@ def fit_accumulation(cumulative: Sequence[float] | np.ndarray, target: float = 0
         start_total = ((n_points - 1) * first * observed / denominator
                        if denominator > 0 else 2 * observed)
         upper_total = _TOTAL_BOUND * observed
-        start_total = float(np.clip(start_total, observed, upper_total * 0.99))
+        # A >= the codes already seen (a whole number), so the index never passes 100.
+        lower_total = math.ceil(observed - 1e-9)
+        start_total = float(np.clip(start_total, lower_total, upper_total * 0.99))
         start_share = float(np.clip(first / start_total, 1e-6, 1 - 1e-6))
         upper_share = 1 - 1e-9 if key == "sample_size" else 1.0
 
@@ -451,15 +461,15 @@ def fit_accumulation(cumulative: Sequence[float] | np.ndarray, target: float = 0
 
         solution = least_squares(
             residuals, x0=[start_total, min(start_share, upper_share * 0.999)],
-            bounds=([observed, 1e-9], [upper_total, upper_share]), method="trf",
+            bounds=([lower_total, 1e-9], [upper_total, upper_share]), method="trf",
         )
         total, share = (float(v) for v in solution.x)
         rmse = float(np.sqrt(np.mean(solution.fun**2)))
-        index = 100 * observed / math.floor(total)
+        index = 100 * observed / _whole(total)
         reached = index >= 100 * target - _EPS
         if not solution.success:
             fits.append(AccumulationFit(key, name, total, share, rmse, index, target, None,
-                                        False, reason=(
+                                        False, converged=False, reason=(
                 f"the least-squares fit did not converge ({solution.message})")))
             continue
         if total >= upper_total * (1 - 1e-6):
@@ -468,9 +478,9 @@ def fit_accumulation(cumulative: Sequence[float] | np.ndarray, target: float = 0
                 "the curve shows no sign of levelling off: the fitted number of codes to "
                 f"find ran to the bound of {_TOTAL_BOUND} x the {observed:.0f} observed")))
             continue
-        needed = _interviews_needed(key, total, share, target * math.floor(total))
+        needed = _interviews_needed(key, total, share, target * _whole(total))
         reason = "" if needed is not None else (
-            f"the fitted curve does not reach {target:.0%} of {math.floor(total)} codes "
+            f"the fitted curve does not reach {target:.0%} of {_whole(total)} codes "
             f"within {_MAX_INTERVIEWS:,} interviews")
         fits.append(AccumulationFit(key, name, total, share, rmse, index, target, needed,
                                     reached, reason))
@@ -479,7 +489,7 @@ def fit_accumulation(cumulative: Sequence[float] | np.ndarray, target: float = 0
 
 def best_fit(fits: Sequence[AccumulationFit]) -> AccumulationFit | None:
     """The fit with the smallest residual error among those that gave a curve."""
-    usable = [f for f in fits if not math.isnan(f.rmse) and "converge" not in f.reason]
+    usable = [f for f in fits if f.converged and not math.isnan(f.rmse)]
     return min(usable, key=lambda f: f.rmse) if usable else None
 
 
