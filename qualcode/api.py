@@ -147,6 +147,7 @@ def ingest(
             unit=target.unit,
             skipped_files=tuple(str(p) for p in report.skipped),
             documents_without_cases=tuple(report.documents_without_cases),
+            notes=tuple(report.notes),
         )
     finally:
         if owned:

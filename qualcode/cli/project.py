@@ -67,6 +67,8 @@ def ingest(
     )
     if summary.skipped_files:
         console.print(f"Skipped (unsupported): {', '.join(summary.skipped_files)}")
+    for note in summary.notes:
+        console.print(f"[dim]{note}[/]", highlight=False)
     if summary.documents_without_cases:
         console.print(
             f"[yellow]No row in the cases table for:[/] "
