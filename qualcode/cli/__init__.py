@@ -12,6 +12,7 @@ import sys
 
 # Importing a command module registers its commands on the app.
 from qualcode.cli import project as _project  # noqa: F401
+from qualcode.cli import exports as _exports  # noqa: F401
 from qualcode.cli import saturation as _saturation  # noqa: F401
 from qualcode.cli._app import app, err_console
 

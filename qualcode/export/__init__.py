@@ -1,0 +1,1 @@
+"""Exports for papers and for other tools: coded excerpts, tables, figures, REFI-QDA."""

@@ -1,0 +1,124 @@
+"""``qualcode export excerpts`` and ``qualcode export tables`` through the real entry point:
+files written, JSON, exit codes and messages (no tracebacks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from export_builders import build_project
+
+import qualcode.cli.exports  # noqa: F401  (registers the commands until the lead wires them)
+from qualcode.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_project(tmp_path_factory.mktemp("cli") / "study.qualcode")
+
+
+def test_export_excerpts_default_file_is_docx_beside_you(study: Path, tmp_path: Path,
+                                                          capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "export", "excerpts", str(study))
+    assert code == 0, err
+    assert (tmp_path / "study-excerpts.docx").is_file()
+    assert "8 excerpts of 4 codes" in out and "No excerpts for: unused" in out
+
+
+def test_export_excerpts_with_filters_and_json(study: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "oakview.md"
+    code, out, err = run(capsys, "export", "excerpts", str(study), "--out", str(target),
+                         "--where", "setting=Oakview", "--theme", "visits", "--per-code", "1",
+                         "--context", "1", "--template", "{speaker} ({document})", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["path"] == str(target) and data["excerpts"] == 2
+    assert {c["code"]: (c["excerpts"], c["shown"]) for c in data["codes"]} == {
+        "attendance": (2, 1), "tea": (2, 1)}
+    text = target.read_text(encoding="utf-8")
+    assert "setting: Oakview" in text and "— Anna (d1)" in text
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "latex", "csv", "xlsx"])
+def test_export_excerpts_format_names_the_suffix(study: Path, tmp_path: Path, capsys,
+                                                 monkeypatch, fmt: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "export", "excerpts", str(study), "--format", fmt)
+    assert code == 0, err
+    suffix = {"markdown": ".md", "latex": ".tex"}.get(fmt, f".{fmt}")
+    assert (tmp_path / f"study-excerpts{suffix}").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        (["--where", "setting"], 2, "--where takes NAME=VALUE"),
+        (["--where", "setting=Nowhere"], 2, "No document has setting = 'Nowhere'"),
+        (["--code", "atendance"], 4, "Did you mean 'attendance'"),
+        (["--template", "{room}"], 2, "{room}, which no document has"),
+        (["--status", "approved"], 2, "'status' parameter of excerpts()"),
+        (["--out", "{tmp}/x.pdf"], 2, "Cannot tell the format of x.pdf"),
+    ],
+)
+def test_export_excerpts_errors_are_one_line(study: Path, tmp_path: Path, capsys, args,
+                                            exit_code: int, message: str) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "x.md")]
+    code, _, err = run(capsys, "export", "excerpts", str(study), *args)
+    assert code == exit_code and message in err and "Traceback" not in err
+
+
+def test_export_refuses_to_overwrite_without_force(study: Path, tmp_path: Path,
+                                                   capsys) -> None:
+    target = tmp_path / "q.html"
+    target.write_text("mine", encoding="utf-8")
+    code, _, err = run(capsys, "export", "excerpts", str(study), "--out", str(target))
+    assert code == 2 and "--force" in err and target.read_text(encoding="utf-8") == "mine"
+    code, _, _ = run(capsys, "export", "excerpts", str(study), "--out", str(target), "--force")
+    assert code == 0 and target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_export_tables(study: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "tables"
+    code, stdout, err = run(capsys, "export", "tables", str(study), "--out", str(out),
+                            "--by", "setting", "--level", "code", "--format", "csv",
+                            "--no-figures", "--json")
+    assert code == 0, err
+    files = sorted(Path(p).name for p in json.loads(stdout)["files"])
+    assert files == ["case_matrix_codes.csv", "cooccurrence_codes.csv",
+                     "frequencies_codes_by_setting_interviews.csv",
+                     "frequencies_codes_by_setting_segments.csv"]
+    code, _, err = run(capsys, "export", "tables", str(study), "--out", str(out), "--by",
+                       "setting", "--level", "code", "--format", "csv", "--no-figures")
+    assert code == 2 and "already exist" in err
+    code, stdout, err = run(capsys, "export", "tables", str(study), "--out", str(out),
+                            "--level", "theme", "--unit", "overlap", "--figure", "svg")
+    assert code == 0, err
+    assert "cooccurrence_themes.svg" in stdout and "frequencies_themes_by_role.tex" in stdout
+
+
+def test_export_tables_bad_options(study: Path, tmp_path: Path, capsys) -> None:
+    code, _, err = run(capsys, "export", "tables", str(study), "--out", str(tmp_path / "t"),
+                       "--unit", "sentence")
+    assert code == 2 and "'unit' parameter of export_tables()" in err
+    assert not (tmp_path / "t").exists()
+    code, _, err = run(capsys, "export", "tables", str(tmp_path / "missing.qualcode"))
+    assert code == 5 and "No project at" in err
+
+
+def test_export_help_lists_both_commands(capsys) -> None:
+    code, out, _ = run(capsys, "export", "--help")
+    assert code == 0 and "excerpts" in out and "tables" in out
