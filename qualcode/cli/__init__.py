@@ -8,13 +8,20 @@ code (see :data:`qualcode.errors.EXIT_CODES`); ``--debug`` shows the traceback i
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-# Importing a command module registers its commands on the app.
-from qualcode.cli import project as _project  # noqa: F401
-from qualcode.cli import exports as _exports  # noqa: F401
-from qualcode.cli import saturation as _saturation  # noqa: F401
 from qualcode.cli._app import app, err_console
+
+# Importing a command module registers its commands; this order is the order of --help.
+COMMAND_MODULES = (
+    "project",
+    "saturation",
+    "exports",
+    "exchange",
+)
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"qualcode.cli.{_module}")
 
 __all__ = ["app", "main"]
 
@@ -24,6 +31,29 @@ def _error(label: str, message: str) -> None:
 
     # Messages quote user text (e.g. "[00:03:12] Dave:"), so no markup in them.
     err_console.print(Text.assemble((label, "bold red"), " ", message))
+
+
+def _parser_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Usage-error and abort classes of the parser: Typer 0.29 bundles its own copy of click,
+    and a user's environment may also have click itself, so look in both."""
+    import importlib
+
+    import typer
+
+    usage: list[type] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            usage.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    aborts: list[type] = [typer.Abort]
+    try:
+        import click
+
+        aborts.append(click.exceptions.Abort)
+    except ImportError:
+        pass
+    return tuple(usage), tuple(aborts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,13 +76,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click's own usage errors come through here too
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors from the argument parser come through here too
+        usage_errors, aborts = _parser_exception_types()
+        if isinstance(exc, usage_errors):
             exc.show()
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, aborts):
             sys.exit(130)
         if debug:
             raise

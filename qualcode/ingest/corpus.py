@@ -1,0 +1,239 @@
+"""Read files and folders into a :class:`~qualcode.model.Corpus`, with case attributes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from qualcode.errors import ParameterError, ReaderError, parameter_error
+from qualcode.ingest.base import (
+    ParsedSource,
+    check_options,
+    read_documents,
+    reader_for,
+    supported_suffixes,
+    unsupported_message,
+)
+from qualcode.ingest.cases import read_cases
+from qualcode.ingest.segment import normalise_unit, segment_turns
+from qualcode.model import Corpus, Document, Segment
+
+__all__ = ["IngestReport", "LoadedCorpus", "SkippedFile", "load_corpus"]
+
+PathArg = str | PathLike[str]
+
+
+class SkippedFile(NamedTuple):
+    """A file found in a folder but not read, and why."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What :func:`load_corpus` did: files read, files skipped, documents without a case row
+    (and, with ``unknown_cases="report"``, case rows without a document).
+
+    ``notes`` are remarks from the readers (``file: note``), e.g. that only the
+    interviewer was labelled or that empty survey answers were skipped.
+    """
+
+    files_read: tuple[Path, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+    documents_without_cases: tuple[str, ...] = ()
+    cases_without_documents: tuple[str, ...] = ()
+    cases_file: Path | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return {
+            "files_read": [str(p) for p in self.files_read],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+            "documents_without_cases": list(self.documents_without_cases),
+            "cases_without_documents": list(self.cases_without_documents),
+            "cases_file": None if self.cases_file is None else str(self.cases_file),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class LoadedCorpus(Corpus):
+    """A :class:`~qualcode.model.Corpus` (use it as one) that also carries its
+    :class:`IngestReport` as ``.report``.
+
+    ``.corpus`` is the same documents and segments as a plain :class:`Corpus`.
+    """
+
+    report: IngestReport = field(default_factory=IngestReport, compare=False)
+
+    @property
+    def corpus(self) -> Corpus:
+        return Corpus(self.documents, self.segments)
+
+
+def _natural_key(path: Path) -> list[Any]:
+    # "AP2" before "AP10"
+    return [int(part) if part.isdigit() else part.casefold()
+            for part in re.split(r"(\d+)", str(path))]
+
+
+def _hidden(path: Path) -> bool:
+    return path.name.startswith((".", "~$"))  # dotfiles, Office lock files
+
+
+def _walk(folder: Path, recursive: bool) -> list[Path]:
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    found = []
+    for path in pattern:
+        relative = path.relative_to(folder)
+        if any(_hidden(Path(part)) for part in relative.parts):
+            continue
+        if path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda p: _natural_key(p.relative_to(folder)))
+
+
+def _same_file(a: Path, b: Path | None) -> bool:
+    if b is None:
+        return False
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def load_corpus(
+    paths: PathArg | Sequence[PathArg],
+    *,
+    cases: PathArg | None = None,
+    segment: str = "turns",
+    recursive: bool = True,
+    encoding: str | None = None,
+    case_id_column: str | None = None,
+    unknown_cases: str = "error",
+    progress: Callable[[Path, int, int], None] | None = None,
+    **reader_options: Any,
+) -> LoadedCorpus:
+    """Read transcripts (files and folders) into a corpus, segmented, with case attributes.
+
+    ``paths``: a file or folder, or a list of them. Folders are searched (``recursive``
+    into subfolders) for every supported suffix; hidden files and folders and Office lock
+    files (``~$...``) are ignored; other suffixes are skipped and listed in the report. A
+    folder's survey tables (``.csv``/``.xlsx``) are read only when ``text_column`` is
+    given (a folder often holds other tables). A file named explicitly must be readable.
+
+    ``cases``: a CSV/XLSX table with one row per document (see
+    :mod:`qualcode.ingest.cases`; ``case_id_column`` names its id column). A row naming
+    no document read is a :class:`~qualcode.errors.TableError`; documents without a row
+    are listed in the report. With ``unknown_cases="report"`` rows naming no document are
+    listed in the report instead (for ingesting a study in batches against its full
+    table). Attributes from the table override those found in files.
+
+    ``segment``: ``"turns"``, ``"paragraphs"`` or ``"sentences"``. ``encoding`` forces
+    one text encoding for every file (default: detected per file). ``reader_options`` go
+    to the readers (see :func:`~qualcode.ingest.read_documents`). ``progress`` is called
+    as ``progress(path, i, n)`` before each file is read.
+
+    Returns a :class:`LoadedCorpus`: a :class:`~qualcode.model.Corpus` with ``.report``
+    (an :class:`IngestReport`; ``.corpus`` gives the plain corpus)::
+
+        result = load_corpus("transcripts/", cases="cases.csv")
+        project.add_corpus(result)
+        result.report.documents_without_cases
+    """
+    kind = normalise_unit(segment)
+    if unknown_cases not in ("error", "report"):
+        raise parameter_error("unknown_cases", "load_corpus()", "'error' or 'report'",
+                              unknown_cases)
+    if isinstance(paths, (str, PathLike)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ParameterError("load_corpus() needs at least one file or folder to read.")
+    check_options(reader_options, "load_corpus()")
+    cases_path = Path(cases) if cases is not None else None
+    if cases_path is not None and not cases_path.is_file():
+        raise ReaderError(
+            "The cases table does not exist. Check the path.", path=cases_path,
+        )
+
+    to_read: list[Path] = []
+    skipped: list[SkippedFile] = []
+    for path in paths:
+        if path.is_dir():
+            for file in _walk(path, recursive):
+                if _same_file(file, cases_path):
+                    continue
+                info = reader_for(file)
+                if info is None:
+                    suffix = file.suffix.lower() or "no suffix"
+                    skipped.append(SkippedFile(file, f"unsupported type ({suffix})"))
+                elif info.is_table and "text_column" not in reader_options:
+                    skipped.append(SkippedFile(
+                        file, "a table: pass text_column to read survey answers"))
+                else:
+                    to_read.append(file)
+        elif not path.exists():
+            raise ReaderError("The file or folder does not exist. Check the path.", path=path)
+        elif reader_for(path) is None:
+            raise ReaderError(unsupported_message(path), path=path)
+        else:
+            to_read.append(path)
+    if not to_read:
+        listed = "; ".join(str(s) for s in skipped[:5])
+        raise ReaderError(
+            "Found no transcripts to read. qualcode reads "
+            f"{', '.join(supported_suffixes())}."
+            + (f" Skipped: {listed}." if listed else " The folder is empty."),
+            path=paths[0] if len(paths) == 1 else None,
+        )
+
+    sources: list[ParsedSource] = []
+    origin: dict[str, Path] = {}
+    notes: list[str] = []
+    for i, file in enumerate(to_read):
+        if progress is not None:
+            progress(file, i, len(to_read))
+        for source in read_documents(file, encoding=encoding, **reader_options):
+            if source.id in origin:
+                raise ReaderError(
+                    f"Two documents would have the id {source.id!r}: this file and "
+                    f"{origin[source.id]}. Rename one of the files.",
+                    path=file,
+                )
+            origin[source.id] = file
+            sources.append(source)
+            notes.extend(f"{file.name}: {n}" for n in source.notes)
+
+    attributes_by_id: dict[str, dict[str, str]] = {}
+    without: list[str] = []
+    unmatched: list[str] = []
+    if cases_path is not None:
+        table = read_cases(cases_path, id_column=case_id_column)
+        attributes_by_id, without, unmatched = table.assign(
+            ((s.id, s.source) for s in sources), unknown=unknown_cases)
+
+    documents: list[Document] = []
+    segments: list[Segment] = []
+    for source in sources:
+        document = source.to_document(**attributes_by_id.get(source.id, {}))
+        documents.append(document)
+        segments.extend(segment_turns(document, source.turns, kind))
+    report = IngestReport(
+        files_read=tuple(to_read),
+        skipped=tuple(skipped),
+        documents_without_cases=tuple(without),
+        cases_without_documents=tuple(unmatched),
+        cases_file=cases_path,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+    return LoadedCorpus(tuple(documents), tuple(segments), report)
