@@ -104,3 +104,50 @@ def test_console_script_help_is_lazy() -> None:
 def test_bundled_study_files_exist() -> None:
     assert (BUNDLED / "cases.csv").is_file()
     assert len(list((BUNDLED / "transcripts").glob("*.txt"))) == 23
+
+
+def test_ingest_the_bundled_study_and_the_shared_transcripts(
+    tmp_path: Path, capsys, shared_data: Path
+) -> None:
+    project = tmp_path / "s.qualcode"
+    run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))
+    code, out, err = run(capsys, "ingest", str(project), str(BUNDLED / "transcripts"),
+                         "--cases", str(BUNDLED / "cases.csv"), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert len(summary["added"]) == 23 and summary["documents_without_cases"] == []
+    code, out, err = run(capsys, "ingest", str(project),
+                         str(shared_data / "swj2022-usability" / "transcripts"))
+    assert code == 0, err
+    assert "17 documents added" in out
+    code, out, _ = run(capsys, "info", str(project), "--json")
+    data = json.loads(out)
+    assert data["documents"] == 40
+    assert data["speakers"]["INTERVIEWER"] > 300 and data["speakers"]["MODERATOR"] > 17
+    assert data["words"] > 100_000
+    # ingesting again changes nothing
+    code, out, _ = run(capsys, "ingest", str(project), str(BUNDLED / "transcripts"), "--json")
+    again = json.loads(out)
+    assert code == 0 and len(again["unchanged"]) == 23 and again["added"] == []
+
+
+def test_ingest_errors_name_the_file(tmp_path: Path, capsys) -> None:
+    project = tmp_path / "s.qualcode"
+    run(capsys, "init", str(project))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n")
+    code, _, err = run(capsys, "ingest", str(project), str(empty))
+    assert code == 3 and "empty.txt" in err and "Traceback" not in err
+    cases = tmp_path / "cases.csv"
+    cases.write_text("document,setting\nAP01_sarah,Ash Grove\nnobody,Oakview\n")
+    code, _, err = run(capsys, "ingest", str(project), str(BUNDLED / "transcripts" /
+                                                            "AP01_sarah.txt"),
+                       "--cases", str(cases))
+    assert code == 3 and "line 3" in err and "nobody" in err
+    assert api_info(project)["documents"] == 0  # nothing half-ingested
+
+
+def api_info(project: Path) -> dict:
+    from qualcode import api
+
+    return api.info(project)

@@ -208,6 +208,12 @@ def test_reader_notes_reach_the_report(tmp_path):
     report = load_corpus(tmp_path / "think.txt").report
     assert isinstance(report, IngestReport)
     assert report.notes and report.notes[0].startswith("think.txt: Only the interviewer")
+    write(tmp_path / "more" / "a.txt", "MODERATOR: Start.\n\nI clicked it.")
+    for name in "bcde":
+        write(tmp_path / "more" / f"{name}.txt", "MODERATOR: Start.\n\nI clicked it.")
+    (note,) = load_corpus(tmp_path / "more").report.notes
+    assert note.startswith("Only the interviewer is labelled")
+    assert note.endswith("(a.txt, b.txt, c.txt and 2 more)")
 
 
 def test_a_loaded_corpus_goes_into_a_project(study, tmp_path):

@@ -49,15 +49,47 @@ def ingest(
     id_column: Annotated[
         str | None, typer.Option(help="Survey tables: the column holding respondent ids.")
     ] = None,
+    interviewer: Annotated[
+        list[str] | None,
+        typer.Option(help="A speaker name to treat as interviewer (repeatable)."),
+    ] = None,
+    unlabelled: Annotated[
+        str | None,
+        typer.Option(help="Unlabelled paragraphs: auto, continue (the previous speaker's "
+                     "turn) or participant (think-aloud files labelling only the moderator)."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Force a text encoding (default: detected).")
+    ] = None,
+    case_id_column: Annotated[
+        str | None, typer.Option(help="The cases table's column naming documents.")
+    ] = None,
+    allow_extra_cases: Annotated[
+        bool, typer.Option("--allow-extra-cases",
+                           help="Report, not refuse, case rows naming no document "
+                           "(ingesting a study in batches).")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Read transcripts into a project (.txt .md .docx .odt .vtt .srt .csv .xlsx)."""
+    """Read transcripts into a project (.txt .md .docx .odt .vtt .srt .csv .tsv .xlsx)."""
+    from rich.progress import Progress
+
     from qualcode import api
 
-    options = {k: v for k, v in (("text_column", text_column), ("id_column", id_column)) if v}
-    with console.status("Reading transcripts..."):
+    options = {k: v for k, v in (
+        ("text_column", text_column), ("id_column", id_column), ("interviewers", interviewer),
+        ("unlabelled", unlabelled), ("encoding", encoding), ("case_id_column", case_id_column),
+    ) if v}
+    if allow_extra_cases:
+        options["unknown_cases"] = "report"
+    with Progress(console=console, transient=True, disable=json_) as bar:
+        task = bar.add_task("Reading", total=None)
+
+        def progress(path: Path, i: int, n: int) -> None:
+            bar.update(task, total=n, completed=i, description=f"Reading {path.name}")
+
         summary = api.ingest(project, paths, cases=cases, segment=segment, replace=replace,
-                             **options)
+                             progress=progress, **options)
     if json_:
         print_json(summary.to_dict())
         return

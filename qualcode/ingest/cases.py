@@ -86,8 +86,7 @@ def read_cases(path: str | PathLike[str], *, id_column: str | None = None,
     """Read a cases table (CSV/XLSX): one row per document, attributes in the other columns."""
     table = read_table(path, encoding=encoding, sheet=sheet)
     if id_column is not None:
-        id_at = table.column(id_column, option="id_column")
-        assert id_at is not None
+        id_at = table.column(id_column, option="case_id_column")
     elif table.header[0].strip().casefold() in ID_COLUMN_NAMES:
         id_at = 0
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,8 +43,9 @@ class IngestReport:
     """What :func:`load_corpus` did: files read, files skipped, documents without a case row
     (and, with ``unknown_cases="report"``, case rows without a document).
 
-    ``notes`` are remarks from the readers (``file: note``), e.g. that only the
-    interviewer was labelled or that empty survey answers were skipped.
+    ``notes`` are remarks from the readers (``file: note``, or ``note (files...)`` when
+    it applies to several), e.g. that only the interviewer was labelled or that empty
+    survey answers were skipped.
     """
 
     files_read: tuple[Path, ...] = ()
@@ -80,6 +82,14 @@ class LoadedCorpus(Corpus):
         return Corpus(self.documents, self.segments)
 
 
+def _note(note: str, files: list[str]) -> str:
+    """``file: note``, or for a note about several files ``note (a, b, c and 4 more)``."""
+    if len(files) == 1:
+        return f"{files[0]}: {note}"
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return f"{note} ({shown})"
+
+
 def _natural_key(path: Path) -> list[Any]:
     # "AP2" before "AP10"
     return [int(part) if part.isdigit() else part.casefold()
@@ -91,14 +101,13 @@ def _hidden(path: Path) -> bool:
 
 
 def _walk(folder: Path, recursive: bool) -> list[Path]:
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    """Files under ``folder``, hidden ones and hidden folders left out, in natural order."""
     found = []
-    for path in pattern:
-        relative = path.relative_to(folder)
-        if any(_hidden(Path(part)) for part in relative.parts):
-            continue
-        if path.is_file():
-            found.append(path)
+    for root, folders, files in os.walk(folder):
+        # pruning in place keeps os.walk out of .git and the like (and of every subfolder
+        # when not recursive); symbolic links to folders are not followed
+        folders[:] = [] if not recursive else [f for f in folders if not _hidden(Path(f))]
+        found.extend(Path(root) / name for name in files if not _hidden(Path(name)))
     return sorted(found, key=lambda p: _natural_key(p.relative_to(folder)))
 
 
@@ -199,7 +208,7 @@ def load_corpus(
 
     sources: list[ParsedSource] = []
     origin: dict[str, Path] = {}
-    notes: list[str] = []
+    notes: dict[str, list[str]] = {}  # note -> names of the files it is about
     for i, file in enumerate(to_read):
         if progress is not None:
             progress(file, i, len(to_read))
@@ -212,7 +221,10 @@ def load_corpus(
                 )
             origin[source.id] = file
             sources.append(source)
-            notes.extend(f"{file.name}: {n}" for n in source.notes)
+            for note in source.notes:
+                names = notes.setdefault(note, [])
+                if file.name not in names:
+                    names.append(file.name)
 
     attributes_by_id: dict[str, dict[str, str]] = {}
     without: list[str] = []
@@ -234,6 +246,6 @@ def load_corpus(
         documents_without_cases=tuple(without),
         cases_without_documents=tuple(unmatched),
         cases_file=cases_path,
-        notes=tuple(dict.fromkeys(notes)),
+        notes=tuple(_note(note, names) for note, names in notes.items()),
     )
     return LoadedCorpus(tuple(documents), tuple(segments), report)

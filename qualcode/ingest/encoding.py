@@ -64,7 +64,9 @@ def _guess_utf16_without_bom(data: bytes) -> str | None:
 
 def _not_text(path: str, what: str) -> ReaderError:
     return ReaderError(
-        f"This is not a text file: it looks like {what}.", path=path
+        f"This is not a text file: it looks like {what}. Check that it is the transcript "
+        "you meant, or leave it out.",
+        path=path,
     )
 
 
@@ -130,7 +132,11 @@ def _detect(data: bytes, where: str) -> tuple[str, str]:
                 text = None
             if text is not None and not _looks_binary(text):
                 return text, codec
-        raise _not_text(where, "binary data (it contains NUL bytes)")
+        raise ReaderError(
+            "This is not a text file: it looks like binary data (it contains NUL bytes). If "
+            "it is UTF-16 text, name the encoding (encoding='utf-16-le' or 'utf-16-be').",
+            path=where,
+        )
     try:
         text, used = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

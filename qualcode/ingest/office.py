@@ -145,8 +145,9 @@ def read_odt(path: Path, *, document_id: str, encoding: str | None = None,
         if archive.find("meta.xml") is not None:
             meta = parse_xml(archive.read("meta.xml"), f"{path}:meta.xml")
             title = meta.find(f".//{{{_DC}}}title")
-            if title is not None and (title.text or "").strip():
-                attributes["title"] = title.text.strip()  # type: ignore[union-attr]
+            title_text = "" if title is None else (title.text or "").strip()
+            if title_text:
+                attributes["title"] = title_text
     body = root.find(f"{{{_OFFICE}}}body")
     office_text = body.find(f"{{{_OFFICE}}}text") if body is not None else None
     if office_text is None:

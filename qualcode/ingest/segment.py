@@ -15,7 +15,7 @@ paragraph; see :func:`sentence_spans` for the rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from qualcode.errors import parameter_error
 from qualcode.ingest.base import Turn
@@ -28,7 +28,7 @@ UNITS = {"turns": "turn", "paragraphs": "paragraph", "sentences": "sentence"}
 
 
 
-def _char_class(predicate) -> str:  # type: ignore[no-untyped-def]
+def _char_class(predicate: Callable[[str], bool]) -> str:
     """A regex character class of the BMP characters for which ``predicate`` holds."""
     ranges: list[tuple[int, int]] = []
     for code in range(0x10000):

@@ -19,7 +19,7 @@ import difflib
 import io
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -45,17 +45,19 @@ class Table:
     lines: tuple[int, ...]
     header_line: int = 1
 
-    def column(self, name: str | None, *, option: str, required: bool = True) -> int | None:
-        """The position of column ``name`` (exact, else case- and space-insensitive)."""
-        if name is None:
-            return None
+    def find(self, name: str) -> int | None:
+        """The position of column ``name`` (exact, else case- and space-insensitive), or None."""
         if name in self.header:
             return self.header.index(name)
         folded = [h.strip().casefold() for h in self.header]
-        if name.strip().casefold() in folded:
-            return folded.index(name.strip().casefold())
-        if not required:
-            return None
+        key = name.strip().casefold()
+        return folded.index(key) if key in folded else None
+
+    def column(self, name: str, *, option: str) -> int:
+        """The position of column ``name``, or a :class:`TableError` naming ``option``."""
+        found = self.find(name)
+        if found is not None:
+            return found
         close = difflib.get_close_matches(name, list(self.header), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise TableError(
@@ -261,19 +263,18 @@ def read_survey(
 ) -> list[ParsedSource]:
     """One document per row of a survey table: the answer is its text, one turn long."""
     table = read_table(path, encoding=encoding, sheet=sheet)
-    if text_column is None:
-        found = [table.column(n, option="text_column", required=False)
-                 for n in TEXT_COLUMN_NAMES]
-        text_at = next((i for i in found if i is not None), None)
-        if text_at is None:
+    if text_column is not None:
+        text_at = table.column(text_column, option="text_column")
+    else:
+        found = [i for i in map(table.find, TEXT_COLUMN_NAMES) if i is not None]
+        if not found:
             raise TableError(
                 "Which column holds the answers? Name it with text_column (the --text-column "
                 f"option). The columns are: {', '.join(table.header)}.",
                 path=path, line=table.header_line, field="text_column",
             )
-    else:
-        text_at = table.column(text_column, option="text_column")
-    id_at = table.column(id_column, option="id_column")
+        text_at = found[0]
+    id_at = None if id_column is None else table.column(id_column, option="id_column")
     if isinstance(attribute_columns, str):
         attribute_columns = [attribute_columns]
     if attribute_columns is None:
@@ -284,38 +285,34 @@ def read_survey(
     empty: list[int] = []
     seen: dict[str, int] = {}
     for number, (row, line) in enumerate(zip(table.rows, table.lines, strict=True), start=1):
-        answer = row[text_at] if text_at < len(row) else ""  # type: ignore[operator]
-        if id_at is not None:
+        answer = row[text_at]  # rows are padded to the header's width
+        if id_at is None:
+            doc_id = f"{document_id}-{number}"
+        else:
             doc_id = row[id_at].strip()
             if not doc_id:
                 raise TableError("This row has no id in the id column; every answer needs "
                                  "one (or leave id_column out to number the rows).",
                                  path=path, line=line, field=table.header[id_at])
-        else:
-            doc_id = f"{document_id}-{number}"
-        if doc_id in seen:
-            raise TableError(
-                f"The id {doc_id!r} is used again (first on line {seen[doc_id]}); ids must "
-                "be unique.", path=path, line=line, field=table.header[id_at or 0])
-        seen[doc_id] = line
+            if doc_id in seen:
+                raise TableError(
+                    f"The id {doc_id!r} is used again (first on line {seen[doc_id]}); ids "
+                    "must be unique.", path=path, line=line, field=table.header[id_at])
+            seen[doc_id] = line
         if not answer.strip():
             empty.append(line)
             continue
-        attributes = {table.header[i]: row[i].strip() for i in attribute_at  # type: ignore[index]
-                      if i < len(row) and row[i].strip()}  # type: ignore[index]
+        attributes = {table.header[i]: row[i].strip() for i in attribute_at if row[i].strip()}
         start, end = _strip_span(answer)
         sources.append(ParsedSource(
             doc_id, answer, (Turn(start, end, None, "participant"),), attributes, str(path),
             path.suffix.lower().lstrip("."),
         ))
+    if not sources:
+        raise TableError(f"The column {table.header[text_at]!r} holds no answers.",
+                         path=path, field=table.header[text_at])
     if empty:
         shown = ", ".join(str(n) for n in empty[:10]) + (" ..." if len(empty) > 10 else "")
         note = f"{len(empty)} rows with an empty answer were skipped (lines {shown})."
-        sources = [ParsedSource(s.id, s.text, s.turns, s.attributes, s.source, s.format,
-                                s.encoding, (note,)) for s in sources]
-    if not sources:
-        raise TableError(
-            f"The column {table.header[text_at]!r} holds no answers.",  # type: ignore[index]
-            path=path, field=table.header[text_at],  # type: ignore[index]
-        )
+        sources = [replace(s, notes=(note,)) for s in sources]
     return sources
