@@ -396,16 +396,16 @@ _PARENT_COLUMNS = ("theme", "parent", "category", "group")
 
 
 def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
-    import pandas as pd
+    from qualcode.errors import InputError
+    from qualcode.ingest.tables import read_table
 
     try:
-        if path.suffix.lower() == ".xlsx":
-            frame = pd.read_excel(path, dtype=str).fillna("")
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CodebookError(f"Cannot read this table: {exc}.", path=path) from None
-    columns = {str(c).strip().casefold(): c for c in frame.columns}
+        # One table reader for the whole package: encodings, zip safety, line numbers.
+        table = read_table(path)
+    except InputError as exc:
+        raise CodebookError(str(exc.args[0]).split(": ", 1)[-1], path=path, line=exc.line,
+                            field=exc.field) from None
+    columns = {name.strip().casefold(): name for name in table.header}
 
     def pick(options: tuple[str, ...]) -> str | None:
         return next((columns[o] for o in options if o in columns), None)
@@ -419,7 +419,8 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
     problems: list[Problem] = []
     codes: dict[str, Code] = {}
     themes: dict[str, Code] = {}
-    for row_number, row in enumerate(frame.to_dict("records"), start=2):
+    records = [dict(zip(table.header, cells, strict=False)) for cells in table.rows]
+    for row_number, row in zip(table.lines, records, strict=True):
         name = str(row.get(name_col, "") if name_col else "").strip()
         code_id = str(row.get(id_col, "") if id_col else "").strip() or (
             slugify(name) if name else "")
