@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "Project": "qualcode.project",
     "SaturationResult": "qualcode.analysis.saturation",
     "QualcodeError": "qualcode.errors",
+    "ReviewSession": "qualcode.review",
     "Segment": "qualcode.model",
     "agreement": "qualcode.analysis.agreement",
     "bundled_study": "qualcode.api",
@@ -60,7 +61,9 @@ _EXPORTS: dict[str, str] = {
     "read_qdpx": "qualcode.export.refiqda",
     "saturation": "qualcode.analysis.saturation",
     "write_qdpx": "qualcode.export.refiqda",
+    "review_widget": "qualcode.widgets",
     "save_codebook": "qualcode.codebook",
+    "show": "qualcode.display",
 }
 
 __all__ = sorted(_EXPORTS)

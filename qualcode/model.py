@@ -82,10 +82,10 @@ class Document:
     """
 
     id: str
-    text: str
+    text: str = field(repr=False)  # a whole transcript is no repr
     attributes: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
-    content_hash: str = ""
+    content_hash: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -106,6 +106,11 @@ class Document:
         """The text between two offsets, after checking them."""
         check_span(self.id, len(self.text), start, end, "span")
         return self.text[start:end]
+
+    def _repr_html_(self) -> str:
+        from qualcode.display import document_html
+
+        return document_html(self)
 
     def with_attributes(self, **attributes: str) -> Document:
         """A copy with these attributes added or replaced."""
@@ -256,6 +261,17 @@ class Codebook:
     def __post_init__(self) -> None:
         object.__setattr__(self, "codes", tuple(self.codes))
         validate_codes(self.codes)
+
+    # -- display ----------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        from qualcode.display import codebook_html
+
+        return codebook_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's plain-text display
+        from qualcode.display import codebook_text
+
+        printer.text(codebook_text(self))
 
     # -- lookup -----------------------------------------------------------------
     def __len__(self) -> int:

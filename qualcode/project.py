@@ -225,6 +225,40 @@ class Project:
     def __repr__(self) -> str:
         return f"<Project {self.path} documents={len(self.documents)}>"
 
+    def _repr_html_(self) -> str:
+        from qualcode.display import project_html
+
+        return project_html(self)
+
+    # -- notebook conveniences (each is a thin call into the module that does the work) --
+    def show(self, document: str | None = None, **options: Any):
+        """A document with its codings highlighted (in Jupyter), or the project summary."""
+        from qualcode.display import show
+
+        return show(self, document, **options)
+
+    def code(self, quote_or_start: str | int, code: str, **options: Any) -> int:
+        """Code a passage by quoting it (located in the text) or by offsets; returns its id.
+
+        >>> project.code("I know the area so", "geographies_of_notoriety",
+        ...              document="AP03_marcus", coder="anna")      # doctest: +SKIP
+        """
+        from qualcode.manual import code as code_passage
+
+        return code_passage(self, quote_or_start, code, **options)
+
+    def memo(self, text: str, **where: Any) -> int:
+        """Write a memo on a document, code, coding or the project (see :meth:`add_memo`)."""
+        from qualcode.manual import memo
+
+        return memo(self, text, **where)
+
+    def review(self, **filters: Any):
+        """A review session over suggestions (accept, reject, recode, skip, undo)."""
+        from qualcode.review import ReviewSession
+
+        return ReviewSession(self, **filters)
+
     @property
     def schema_version(self) -> int:
         return self._con.execute("PRAGMA user_version").fetchone()[0]
@@ -760,6 +794,13 @@ class CodingList(tuple):
         self = super().__new__(cls, codings)
         self._project = project
         return self
+
+    def _repr_html_(self) -> str | None:
+        if self._project is None:
+            return None
+        from qualcode.display import codings_html
+
+        return codings_html(self, self._project)
 
     def to_frame(self):  # -> pandas.DataFrame
         import pandas as pd

@@ -16,6 +16,7 @@ from qualcode.cli._app import app, err_console
 # Importing a command module registers its commands; this order is the order of --help.
 COMMAND_MODULES = (
     "project",
+    "manual",
     "saturation",
     "exports",
     "exchange",

@@ -1,0 +1,214 @@
+"""The review state machine: queue, decisions written at once, undo, progress, keys."""
+
+from __future__ import annotations
+
+import pytest
+from builders import make_corpus
+
+from qualcode.errors import NotFoundError, ParameterError
+from qualcode.model import Coding
+from qualcode.review import KEYS, Decision, Progress, ReviewSession
+
+
+@pytest.fixture
+def suggested(project):
+    """Five rules suggestions over the two documents (and one accepted coding)."""
+    project.add_corpus(make_corpus({"d3": "INTERVIEWER: More?\nCara: Tea and absence."}))
+
+    def at(doc, words, code, confidence):
+        text = project.documents[doc].text
+        start = text.index(words)
+        return Coding(doc, start, start + len(words), code, "rules", method="rules",
+                      status="suggested", confidence=confidence, reason=f"matched {words!r}")
+
+    project.add_codings([
+        at("d1", "He was absent all week.", "attendance", 0.5),
+        at("d1", "Mum put the kettle on.", "tea", 0.9),
+        at("d2", "We went because of attendance.", "attendance", 0.7),
+        at("d3", "Tea and absence.", "tea", 0.2),
+        at("d3", "Tea and absence.", "attendance", 0.6),
+        Coding("d2", 0, 5, "tea", "alice"),
+    ])
+    return project
+
+
+def session(project, **kw) -> ReviewSession:
+    return ReviewSession(project, reviewer="alice", **kw)
+
+
+def test_queue_order_and_filters(suggested):
+    assert session(suggested).queue == (1, 2, 3, 5, 4)  # document, then text order
+    assert session(suggested, order="confidence").queue == (2, 3, 5, 1, 4)
+    assert session(suggested, order="low_confidence").queue == (4, 1, 5, 3, 2)
+    assert session(suggested, order="code").queue == (1, 3, 5, 2, 4)
+    assert session(suggested, code="Hospitality").queue == (2, 4)
+    assert session(suggested, code="visits").queue == (1, 2, 3, 5, 4)  # a theme
+    assert session(suggested, document="d[12]").queue == (1, 2, 3)
+    assert session(suggested, min_confidence=0.6).queue == (2, 3, 5)
+    assert session(suggested, status="accepted").queue == (6,)
+    assert session(suggested, coder="nobody").done
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"order": "random"}, "'order' parameter"),
+    ({"status": "pending"}, "'status' parameter"),
+    ({"min_confidence": 2}, "'min_confidence' parameter"),
+    ({"context": -1}, "'context' parameter"),
+])
+def test_bad_parameters(suggested, kw, message):
+    with pytest.raises(ParameterError, match=message):
+        session(suggested, **kw)
+
+
+def test_unknown_filters_are_not_found(suggested):
+    with pytest.raises(NotFoundError, match="d9"):
+        session(suggested, document="d9")
+    with pytest.raises(NotFoundError, match="Did you mean"):
+        session(suggested, code="atendance")
+
+
+def test_the_reviewer_is_needed(suggested, monkeypatch):
+    monkeypatch.delenv("QUALCODE_CODER", raising=False)
+    with pytest.raises(ParameterError, match="who is coding"):
+        ReviewSession(suggested)
+    monkeypatch.setenv("QUALCODE_CODER", "zoe")
+    assert ReviewSession(suggested).reviewer == "zoe"
+
+
+def test_current_item_in_context(suggested):
+    item = session(suggested).current
+    assert item.heading == "1 of 5" and item.text == "He was absent all week."
+    assert item.segment.speaker == "Anna" and item.code_name == "Attendance"
+    assert [s.index for s in item.context] == [0, 1, 2]  # one turn either side
+    assert item.reason == "matched 'He was absent all week.'"
+    assert "He was absent all week." in str(item) and "confidence 0.50" in str(item)
+    assert repr(item) == "<ReviewItem 1 of 5: coding 1, attendance in d1 38-61>"
+    card = item.html()
+    assert 'data-coding-id="1"' in card and "Why did you visit?" in card
+    assert [s.index for s in session(suggested, context=0).current.context] == [1]
+
+
+def test_decisions_are_written_at_once(suggested):
+    s = session(suggested)
+    assert s.accept() == Decision(1, "accept", "suggested")
+    assert suggested.coding(1).status == "accepted"
+    s.reject()
+    assert suggested.coding(2).status == "rejected"
+    step = s.recode("Hospitality")
+    assert step.new_code == "tea" and step.replaced_status is None
+    replacement = suggested.coding(step.new_coding_id)
+    assert (replacement.code_id, replacement.coder, replacement.status) == (
+        "tea", "alice", "accepted")
+    assert suggested.coding(3).status == "rejected"
+    log = suggested.decisions()
+    assert [(d["coding_id"], d["new_status"], d["by"]) for d in log] == [
+        (1, "accepted", "alice"), (2, "rejected", "alice"), (3, "rejected", "alice")]
+    # a new session (as after a crash) starts with what is still suggested
+    assert session(suggested).queue == (5, 4)
+
+
+def test_skip_wraps_round_and_revisit(suggested):
+    s = session(suggested, document="d1")
+    s.skip()
+    assert s.current.coding.id == 2
+    s.accept()
+    assert s.done and s.current is None
+    assert str(s.progress) == "1 of 2 reviewed (1 accepted), 1 skipped, 0 to go"
+    assert suggested.coding(1).status == "suggested"  # skipped stays suggested
+    assert s.revisit_skipped().coding.id == 1
+    with pytest.raises(ParameterError, match="Nothing left"):
+        s.accept(), s.accept()
+
+
+def test_undo_restores_the_project_and_the_position(suggested):
+    s = session(suggested)
+    s.accept()
+    s.recode("attendance")
+    s.skip()
+    assert s.position == 3
+    assert s.undo().action == "skip" and s.position == 2
+    undone = s.undo()
+    assert undone.action == "recode" and s.position == 1
+    assert suggested.coding(2).status == "suggested"
+    # the replacement did not exist before: it is marked rejected, not left accepted
+    assert suggested.coding(undone.new_coding_id).status == "rejected"
+    assert s.undo().action == "accept" and suggested.coding(1).status == "suggested"
+    assert s.position == 0 and s.undo() is None
+    assert s.progress == Progress(5, 0, 0, 0, 0)
+
+
+def test_undo_of_a_recode_onto_an_existing_coding(suggested):
+    existing = suggested.add_codings([Coding("d1", *_span(suggested, "d1", "Mum put the "
+                                                          "kettle on."), "attendance",
+                                             "alice", status="rejected")])[0]
+    s = session(suggested, code="tea")
+    step = s.recode("attendance")
+    assert step.new_coding_id == existing and step.replaced_status == "rejected"
+    assert suggested.coding(existing).status == "accepted"
+    s.undo()
+    assert suggested.coding(existing).status == "rejected"
+
+
+def _span(project, doc, words):
+    start = project.documents[doc].text.index(words)
+    return start, start + len(words)
+
+
+def test_recode_to_the_same_code_is_an_error(suggested):
+    with pytest.raises(ParameterError, match="accept it instead"):
+        session(suggested).recode("attendance")
+    with pytest.raises(NotFoundError):
+        session(suggested).recode("no_such_code")
+
+
+def test_go_to_and_redecide(suggested):
+    s = session(suggested)
+    s.accept()
+    assert s.go_to(0).decision.action == "accept"
+    s.reject()
+    assert suggested.coding(1).status == "rejected"
+    assert s.progress.rejected == 1 and s.progress.accepted == 0
+    s.undo()
+    assert suggested.coding(1).status == "accepted" and s.decision(1).action == "accept"
+    with pytest.raises(ParameterError, match="'position' parameter"):
+        s.go_to(9)
+
+
+def test_keys(suggested):
+    s = session(suggested)
+    assert set(KEYS) == {"a", "r", "c", "s", "u"}
+    assert s.press("A").action == "accept"
+    assert s.press("c", code="attendance").action == "recode"
+    assert s.press("s").action == "skip"
+    assert s.press("u").action == "skip"
+    with pytest.raises(ParameterError, match="needs the code"):
+        s.press("c")
+    with pytest.raises(ParameterError, match="'key' parameter"):
+        s.press("x")
+
+
+def test_refilter_keeps_history(suggested):
+    s = session(suggested)
+    s.accept()
+    narrowed = s.refilter(code="tea")
+    assert narrowed.queue == (2, 4) and narrowed.history == s.history
+    narrowed.undo()
+    assert suggested.coding(1).status == "suggested"
+    with pytest.raises(ParameterError, match="no filter 'colour'"):
+        s.refilter(colour="red")
+
+
+def test_progress_and_displays(suggested):
+    s = session(suggested)
+    s.accept()
+    s.reject()
+    p = s.progress
+    assert (p.total, p.decided, p.remaining, p.fraction) == (5, 2, 3, 0.4)
+    assert repr(s) == ("<ReviewSession by alice: 2 of 5 reviewed (1 accepted, 1 rejected), "
+                       "3 to go>")
+    assert "3 of 5" in s._repr_html_()
+    assert s.summary()["filters"] == {"status": "suggested", "order": "document",
+                                      "context": 1}
+    done = session(suggested, coder="nobody")
+    assert "Review done." in done._repr_html_()
+    assert Progress(0, 0, 0, 0, 0).fraction == 1.0
