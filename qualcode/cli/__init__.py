@@ -17,6 +17,8 @@ from qualcode.cli._app import app, err_console
 COMMAND_MODULES = (
     "project",
     "manual",
+    "coding",
+    "exchange_codings",
     "saturation",
     "exports",
     "exchange",

@@ -238,11 +238,13 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for the project and reports.")] = Path(
         "qualcode-demo"),
     force: Annotated[bool, typer.Option("--force", help="Replace earlier demo output.")] = False,
+    semantic: Annotated[bool, typer.Option(
+        help="Run the sentence-embedding coder too (about a minute on a laptop).")] = True,
 ) -> None:
     """Run the whole pipeline on the bundled study and say where the outputs are."""
     from qualcode.demo import run_demo
 
-    result = run_demo(out, overwrite=force, log=console.print)
+    result = run_demo(out, overwrite=force, semantic=semantic, log=console.print)
     console.print()
     console.print("[bold]Outputs[/]")
     for label, path in result.outputs.items():

@@ -1,0 +1,172 @@
+"""Commands for selective coding: ``qualcode code`` and ``qualcode review``.
+
+``code`` calls :func:`qualcode.coding.code_project`; ``review`` drives a
+:class:`qualcode.review.ReviewSession` from the keyboard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.panel import Panel
+from rich.text import Text
+
+from qualcode.cli._app import app, console, print_json
+
+if TYPE_CHECKING:
+    from qualcode.review import ReviewItem, ReviewSession
+
+ProjectArg = Annotated[Path, typer.Argument(help="The project file (e.g. study.qualcode).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@app.command()
+def code(
+    project: ProjectArg,
+    method: Annotated[
+        str, typer.Option(help="rules, semantic, supervised or auto.")
+    ] = "auto",
+    coder: Annotated[
+        str | None, typer.Option(help="Name to store the suggestions under (default: the "
+                                      "method).")
+    ] = None,
+    documents: Annotated[
+        str | None, typer.Option(help="Comma-separated document ids or glob patterns.")
+    ] = None,
+    learn_from: Annotated[
+        str | None, typer.Option(help="supervised/auto: whose accepted codings to learn "
+                                      "from (default: everyone's).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="semantic/auto: similarity a segment needs.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Segments per transaction.")] = 500,
+    json_: JsonOpt = False,
+) -> None:
+    """Suggest codes for every segment with a machine coder (status: suggested)."""
+    from qualcode.coding import code_project
+
+    params = {} if threshold is None else {"threshold": threshold}
+    with console.status(f"Coding with the {method} coder..."):
+        run = code_project(project, method, coder, documents, learn_from=learn_from,
+                           batch_size=batch_size, **params)
+    if json_:
+        print_json(run.to_dict())
+        return
+    console.print(
+        f"{run.stored} suggestions from '{run.coder}' for {run.coded_segments} of "
+        f"{run.segments} segments ({run.skipped} already coded, skipped) in "
+        f"{run.seconds:.1f}s."
+    )
+    if run.report is not None:
+        console.print(str(run.report), markup=False, highlight=False)
+    console.print(f"Review them with: qualcode review {project} --coder {run.coder}",
+                  markup=False)
+
+
+@app.command()
+def review(
+    project: ProjectArg,
+    coder: Annotated[str | None, typer.Option(help="Only this coder's suggestions.")] = None,
+    code: Annotated[
+        str | None, typer.Option("--code", help="Only this code (or theme).")
+    ] = None,
+    documents: Annotated[
+        str | None, typer.Option(help="Comma-separated document ids or glob patterns.")
+    ] = None,
+    min_confidence: Annotated[
+        float | None, typer.Option(help="Only suggestions at least this confident.")
+    ] = None,
+    order: Annotated[
+        str, typer.Option(help="document, confidence, low_confidence or code.")
+    ] = "confidence",
+    by: Annotated[
+        str | None, typer.Option(help="Your name, logged with each decision (default: "
+                                      "$QUALCODE_CODER).")
+    ] = None,
+) -> None:
+    """Accept, reject or change machine suggestions one by one in the terminal.
+
+    Keys: a accept, r reject, c change the code, s skip, u undo, q quit. Each decision is
+    saved at once, so quitting keeps them.
+    """
+    from qualcode.api import open_project
+    from qualcode.review import ReviewSession
+
+    with open_project(project) as opened:
+        session = ReviewSession(opened, reviewer=by, coder=coder, code=code,
+                                document=documents, min_confidence=min_confidence,
+                                order=order)
+        if session.done:
+            console.print("No suggestions to review.")
+            return
+        quit_early = _review_in_terminal(session)
+        console.print(str(session.progress) + (" (stopped; run again to go on)."
+                                               if quit_early else "."), markup=False)
+
+
+def _review_in_terminal(session: ReviewSession) -> bool:
+    """Show each item and act on the key typed; True when the reviewer quit early.
+
+    Reads standard input line by line, so a test (or a script) can feed the keys.
+    """
+    from qualcode.errors import NotFoundError, ParameterError
+
+    while not session.done:
+        item = session.current
+        assert item is not None
+        console.print(_card(item))
+        key = _read("[a]ccept [r]eject [c]hange [s]kip [u]ndo [q]uit: ").lower()[:1]
+        if key in ("q", ""):  # q, or the end of the input
+            return True
+        if key not in "arcsu":
+            console.print("Please type a, r, c, s, u or q.", markup=False)
+            continue
+        new_code = None
+        if key == "c":
+            new_code = _read("New code (id or name): ")
+            if not new_code:
+                continue
+        try:
+            session.press(key, code=new_code)
+        except (NotFoundError, ParameterError) as exc:  # e.g. an unknown code: ask again
+            console.print(Text(str(exc), style="red"))
+    return False
+
+
+def _card(item: ReviewItem) -> Panel:
+    """A suggestion in context: the turns around it dimmed, the coded words highlighted."""
+    coding = item.coding
+    body = Text()
+    for segment in item.context:
+        overlaps = segment.start < coding.end and coding.start < segment.end
+        if segment.speaker:
+            body.append(f"{segment.speaker}: ", style="bold" if overlaps else "dim bold")
+        if not overlaps:
+            body.append(_clip(segment.text) + "\n", style="dim")
+            continue
+        text = item.document.text
+        body.append(text[segment.start:max(segment.start, coding.start)])
+        body.append(item.text, style="bold yellow")
+        body.append(text[min(segment.end, coding.end):segment.end] + "\n")
+    if not item.context:
+        body.append(item.text + "\n", style="bold yellow")
+    confidence = "?" if coding.confidence is None else f"{coding.confidence:.2f}"
+    body.append(f"\n{item.code_name} [{coding.code_id}]  confidence {confidence}  "
+                f"({coding.method}, {coding.coder})\n", style="cyan")
+    body.append("Why: " + (coding.reason or "no reason given"), style="italic")
+    return Panel(body, title=f"{item.heading}  {coding.document_id}", title_align="left")
+
+
+def _read(prompt: str) -> str:
+    try:
+        return console.input(prompt, markup=False).strip()
+    except EOFError:
+        return ""
+
+
+def _clip(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

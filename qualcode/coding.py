@@ -1,0 +1,213 @@
+"""Selective coding of a project: run a machine coder and store its suggestions.
+
+:func:`code_project` fits a coder on the project and stores its suggestions (status
+``suggested``) in batches of whole documents, each batch one transaction: a run that fails
+or is interrupted keeps every batch it committed, and running it again skips the segments
+this coder has already coded (its suggestions, and a person's decisions on them, are never
+touched again). Reviewing them is :class:`qualcode.review.ReviewSession`'s job (and
+``qualcode review``'s).
+
+>>> run = code_project("study.qualcode", "semantic")          # doctest: +SKIP
+>>> run.stored, run.by_code                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+from qualcode.coders import BaseCoder, FitReport, get_coder, suggestions_to_codings
+from qualcode.errors import ParameterError, ProjectError, parameter_error
+from qualcode.model import Coding, Segment
+from qualcode.project import Project
+
+__all__ = ["CodingRun", "code_project"]
+
+
+# -- running a coder ---------------------------------------------------------------------
+@dataclass
+class CodingRun:
+    """What :func:`code_project` did.
+
+    ``segments``: segments considered; ``skipped``: already coded by this coder before the
+    run; ``stored``: new suggestions stored; ``by_code`` / ``by_method``: those, counted.
+    """
+
+    project: str
+    method: str
+    coder: str
+    documents: tuple[str, ...]
+    segments: int = 0
+    skipped: int = 0
+    coded_segments: int = 0
+    stored: int = 0
+    batches: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+    by_method: dict[str, int] = field(default_factory=dict)
+    report: FitReport | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "method": self.method, "coder": self.coder,
+            "documents": list(self.documents), "segments": self.segments,
+            "skipped": self.skipped, "coded_segments": self.coded_segments,
+            "stored": self.stored, "batches": self.batches,
+            "by_code": dict(self.by_code), "by_method": dict(self.by_method),
+            "report": None if self.report is None else self.report.to_dict(),
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_frame(self):  # -> pandas.DataFrame
+        """One row per code: code, method, suggestions stored in this run."""
+        import pandas as pd
+
+        methods = dict(self.report.methods) if self.report is not None else {}
+        codes = list(dict.fromkeys([*methods, *self.by_code]))
+        return pd.DataFrame(
+            [{"code": c, "method": methods.get(c), "suggestions": self.by_code.get(c, 0)}
+             for c in codes],
+            columns=["code", "method", "suggestions"],
+        )
+
+
+def code_project(
+    project: Project | str | PathLike[str],
+    method: str | BaseCoder = "auto",
+    coder: str | None = None,
+    documents: str | Sequence[str] | None = None,
+    *,
+    learn_from: str | None = None,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+    **params: Any,
+) -> CodingRun:
+    """Run a machine coder over a project's segments and store its suggestions.
+
+    ``method``: ``auto``, ``rules``, ``semantic``, ``supervised``, or a coder object you
+    configured. ``coder``: the name suggestions are stored under (default: the method's
+    name). ``documents``: ids or glob patterns (default: all). ``learn_from``: whose
+    accepted codings the supervised/auto coders learn from (their ``reference``).
+    ``params`` go to the coder (``threshold=0.5``). ``batch_size``: segments per
+    transaction (whole documents, at least one). ``progress(done, total)`` is called after
+    each batch.
+    """
+    from qualcode.api import open_project
+
+    owned = not isinstance(project, Project)
+    target = open_project(project)
+    try:
+        return _code(target, method, coder, documents, learn_from, batch_size, progress,
+                     params)
+    finally:
+        if owned:
+            target.close()
+
+
+def _code(project: Project, method: str | BaseCoder, coder: str | None,
+          documents: str | Sequence[str] | None, learn_from: str | None, batch_size: int,
+          progress: Callable[[int, int], None] | None, params: dict[str, Any]) -> CodingRun:
+    started = time.perf_counter()
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise parameter_error("batch_size", "code_project()", "a positive integer", batch_size)
+    if len(project.documents) == 0:
+        raise ProjectError(
+            f"{project.path} has no documents yet: ingest transcripts first "
+            f"(`qualcode ingest {project.path} FOLDER`)."
+        )
+    if project.codebook is None:
+        raise ProjectError(
+            f"{project.path} has no codebook: add one first "
+            f"(`qualcode codebook set {project.path} FILE`)."
+        )
+    estimator = _estimator(method, learn_from, params)
+    name = coder or estimator.name
+    from qualcode.analysis.agreement import select_documents
+
+    ids = None if documents is None else select_documents(project.documents.ids, documents)
+    segments = project.segments(document=ids)
+    run = CodingRun(str(project.path), estimator.method, name,
+                    tuple(ids if ids is not None else project.documents.ids),
+                    segments=len(segments))
+    if not segments:
+        raise ProjectError(f"The documents chosen in {project.path} have no segments.")
+
+    estimator.fit(project)
+    run.report = getattr(estimator, "report_", None)
+    decided = _coded_keys(project.codings(coder=name, document=ids), segments)
+    run.skipped = sum(1 for s in segments if s.key in decided)
+
+    done = 0
+    for batch in _document_batches(segments, batch_size):
+        done += len(batch)
+        if all(s.key in decided for s in batch):
+            if progress is not None:
+                progress(done, len(segments))
+            continue
+        # Whole documents go in, so context features see every neighbour; only segments
+        # not yet coded by this coder come out.
+        suggestions = [s for s in estimator.suggest(batch, cache=project)
+                       if s.segment.key not in decided]
+        new_ids = project.add_codings(suggestions_to_codings(suggestions, coder=name))
+        run.batches += 1
+        run.stored += len(new_ids)
+        run.coded_segments += len({s.segment.key for s in suggestions})
+        for s in suggestions:
+            run.by_code[s.code_id] = run.by_code.get(s.code_id, 0) + 1
+            run.by_method[s.method] = run.by_method.get(s.method, 0) + 1
+        if progress is not None:
+            progress(done, len(segments))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _estimator(method: str | BaseCoder, learn_from: str | None, params: dict[str, Any]
+               ) -> BaseCoder:
+    if isinstance(method, BaseCoder):
+        if params or learn_from:
+            method = method.clone().set_params(**params)
+            if learn_from:
+                method.set_params(reference=learn_from)
+        return method
+    if not isinstance(method, str):
+        raise parameter_error("method", "code_project()",
+                              "a coder name or a coder object", type(method).__name__)
+    from qualcode.coders import coder_class
+
+    if learn_from:
+        if "reference" not in coder_class(method)._param_names():
+            raise ParameterError(
+                f"The {method} coder does not learn from codings; --learn-from applies to "
+                "supervised and auto (and semantic with calibrate)."
+            )
+        params = {**params, "reference": learn_from}
+    return get_coder(method, **params)
+
+
+def _coded_keys(codings: Iterable[Coding], segments: Sequence[Segment]
+                ) -> set[tuple[str, int, int]]:
+    """Keys of segments that some coding (of this coder) overlaps."""
+    from qualcode.coders import segment_labels
+
+    codings = list(codings)
+    if not codings:
+        return set()
+    return {s.key for s, labels in zip(segments, segment_labels(segments, codings),
+                                       strict=True) if labels}
+
+
+def _document_batches(segments: Sequence[Segment], size: int) -> Iterable[list[Segment]]:
+    """Consecutive whole documents, about ``size`` segments a batch (one document at least)."""
+    batch: list[Segment] = []
+    current = None
+    for segment in segments:
+        if segment.document_id != current and len(batch) >= size:
+            yield batch
+            batch = []
+        current = segment.document_id
+        batch.append(segment)
+    if batch:
+        yield batch

