@@ -295,14 +295,31 @@ def open_zip(
     )
 
 
+_DTD_MARKERS = (b"<!doctype", "<!doctype".encode("utf-16-le"), "<!doctype".encode("utf-16-be"))
+_PROLOG_BYTES = 64 * 1024  # a DTD must come before the root element, i.e. near the start
+
+
 def check_archive(source: Source, **limits: object) -> None:
-    """Run :func:`open_zip`'s checks and close the archive again.
+    """Run :func:`open_zip`'s checks, refuse any XML member that declares a DTD, and close
+    the archive again.
 
     For code that then hands the file to a library that opens it itself (python-docx,
-    openpyxl). Python's :mod:`zipfile` never inflates a member past the size its central
+    openpyxl), whose XML parsers would otherwise read a DTD (and drop or resolve its
+    entities). Python's :mod:`zipfile` never inflates a member past the size its central
     directory declares, so checking the declared sizes bounds what such a library can read.
     """
-    open_zip(source, **limits).close()  # type: ignore[arg-type]
+    with open_zip(source, **limits) as archive:  # type: ignore[arg-type]
+        for name in archive.names:
+            if not name.lower().endswith((".xml", ".rels")):
+                continue
+            head = archive.read(name)[:_PROLOG_BYTES].lower()
+            if any(marker in head for marker in _DTD_MARKERS):
+                raise UnsafeInputError(
+                    f"Refused: member {name} declares a DTD, which can define entities that "
+                    "expand without limit or fetch outside files. qualcode reads no DTDs; "
+                    "export the file again from its program.",
+                    path=getattr(source, "name", source),
+                )
 
 
 def parse_xml(data: bytes | str, source_name: str) -> Element:

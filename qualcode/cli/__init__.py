@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "saturation",
     "exports",
     "exchange",
+    "privacy",
 )
 for _module in COMMAND_MODULES:
     importlib.import_module(f"qualcode.cli.{_module}")

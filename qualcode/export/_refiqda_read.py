@@ -439,7 +439,11 @@ class _Archive:
             if self.source is not None:
                 roots.append(self.source.parent)
             for root in roots:
-                data = self._external(root / name.lstrip("/\\"))
+                target = (root / name.lstrip("/\\")).resolve()
+                if not target.is_relative_to(root.resolve()):
+                    # "relative://../../x" must not reach outside the project's folder
+                    return None, f"{path} points outside the project's folder; refused"
+                data = self._external(target)
                 if data is not None:
                     return data, ""
             return None, f"{path} is neither in the archive nor beside it"
