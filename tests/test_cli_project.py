@@ -151,3 +151,14 @@ def api_info(project: Path) -> dict:
     from qualcode import api
 
     return api.info(project)
+
+
+def test_qc_ingest_stays_callable_after_the_readers_package_is_imported(tmp_path: Path) -> None:
+    import qualcode as qc
+    import qualcode.ingest  # sets qualcode.ingest to the package
+
+    project = qc.init(tmp_path / "s.qualcode")
+    summary = qc.ingest(project, BUNDLED / "transcripts" / "AP01_sarah.txt")
+    assert summary.added == ("AP01_sarah",)
+    assert qc.ingest.load_corpus is qualcode.ingest.load_corpus
+    project.close()

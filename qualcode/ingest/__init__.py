@@ -32,6 +32,10 @@ without surrounding whitespace.
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from qualcode.ingest.base import (
     ParsedSource,
     ReaderInfo,
@@ -71,3 +75,18 @@ __all__ = [
     "sentence_spans",
     "supported_suffixes",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """``qualcode.ingest`` names both this package and the notebook one-liner
+    ``qualcode.ingest(project, paths, ...)``. Importing a subpackage sets it as an attribute
+    of its parent, replacing the function, so calling the package does what the function
+    does (:func:`qualcode.api.ingest`)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from qualcode.api import ingest
+
+        return ingest(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
