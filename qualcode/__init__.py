@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "agreement": "qualcode.analysis.agreement",
     "anonymise": "qualcode.privacy",
     "bundled_study": "qualcode.api",
+    "candidates": "qualcode.opencoding",
     "case_matrix": "qualcode.export.tables",
     "cooccurrence": "qualcode.export.tables",
     "diff": "qualcode.api",

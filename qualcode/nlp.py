@@ -137,7 +137,9 @@ class English:
 
     def lemma_strings(self, texts: Sequence[str]) -> list[str]:
         """Lemma strings of many texts (the fast path: no offsets kept)."""
-        forms = [_FORM.findall(text.lower()) for text in texts]
+        # Lower-case each form, not the text: lower-casing can change a text's length
+        # ("İ"), and forms must line up with the words' offsets in the original text.
+        forms = [[f.lower() for f in _FORM.findall(text)] for text in texts]
         self.learn(f for fs in forms for f in fs)
         lemma_of = self._lemma_of
         return [" ".join([lemma_of[f] for f in fs]) for fs in forms]

@@ -198,3 +198,8 @@ def test_trie_pattern_matches_exactly_its_phrases(chosen: set[str], probe: str) 
     for phrase in chosen:
         if " " not in phrase:
             assert regex.search(f"q{phrase}q") is None
+
+
+def test_quotes_line_up_when_lower_casing_changes_length() -> None:
+    found = coded("İstanbul, İİİ: we visited anyway.")
+    assert found["visit"][1] == 'matched "visited" (keyword: visit)'

@@ -133,3 +133,16 @@ def test_max_codes_limits_suggestions_per_segment() -> None:
     found = coder.suggest(coder_data.segments())
     keys = [s.segment.key for s in found]
     assert found and len(keys) == len(set(keys))
+
+
+def test_a_project_teaches_only_from_documents_a_person_has_coded(tmp_path: Path) -> None:
+    from qualcode.coders.base import training_data_from
+
+    with Project.create(tmp_path / "p.qualcode", codebook=coder_data.CODEBOOK) as project:
+        project.add_corpus(coder_data.corpus())
+        with pytest.raises(ParameterError, match="found no accepted codings by 'alice'"):
+            SupervisedCoder(reference="alice").fit(project)
+        project.add_codings([c for c in coder_data.codings() if c.document_id != "d2"])
+        data = training_data_from(project, coder="alice", where="test")
+    # d2 has no codings yet: its segments are not known to lack the codes.
+    assert {s.document_id for s in data.segments} == {"d1", "d3"}

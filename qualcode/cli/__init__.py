@@ -17,6 +17,7 @@ from qualcode.cli._app import app, err_console
 COMMAND_MODULES = (
     "project",
     "manual",
+    "opencode",
     "coding",
     "exchange_codings",
     "saturation",

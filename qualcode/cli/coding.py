@@ -43,15 +43,39 @@ def code(
         float | None, typer.Option(help="semantic/auto: similarity a segment needs.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Segments per transaction.")] = 500,
+    engine: Annotated[
+        str, typer.Option(help="local (this process) or dask (a Dask cluster).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="--engine dask: a Dask scheduler's address; the "
+                                      "text goes to its machines (default: a local "
+                                      "cluster on this machine).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="--engine dask: worker processes of the local cluster.")
+    ] = 2,
     json_: JsonOpt = False,
 ) -> None:
     """Suggest codes for every segment with a machine coder (status: suggested)."""
     from qualcode.coding import code_project
+    from qualcode.engine.progress import progress_reporter
 
     params = {} if threshold is None else {"threshold": threshold}
-    with console.status(f"Coding with the {method} coder..."):
-        run = code_project(project, method, coder, documents, learn_from=learn_from,
-                           batch_size=batch_size, **params)
+    if engine == "dask":
+        from qualcode.engine import code_project_dask
+
+        run = code_project_dask(project, method, scheduler=scheduler, workers=workers,
+                                partition_size=batch_size, coder=coder, documents=documents,
+                                learn_from=learn_from, progress=not json_, **params)
+    elif engine == "local":
+        with progress_reporter(not json_, f"Coding with the {method} coder",
+                               unit="segments") as report:
+            run = code_project(project, method, coder, documents, learn_from=learn_from,
+                               batch_size=batch_size, progress=report, **params)
+    else:
+        from qualcode.errors import parameter_error
+
+        raise parameter_error("--engine", "qualcode code", "'local' or 'dask'", engine)
     if json_:
         print_json(run.to_dict())
         return

@@ -348,15 +348,22 @@ def _as_project(value: Any) -> Project | None:
 
 def training_data_from(value: Any, *, coder: str | Sequence[str] | None, where: str
                        ) -> TrainingData:
-    """Training data from a project (accepted codings of ``coder``), a TrainingData, or a
-    ``(segments, codings)`` pair."""
+    """Training data from a project, a TrainingData, or a ``(segments, codings)`` pair.
+
+    From a project: the accepted codings of ``coder`` (everyone's when None) and the
+    segments of the documents that coder has coded; documents nobody has coded yet are
+    left out, as their segments are not known to lack the codes.
+    """
     project = _as_project(value)
     if project is not None:
         if len(project.documents) == 0:
             raise ProjectError(
                 f"{project.path} has no documents; ingest transcripts before fitting {where}."
             )
-        return TrainingData.from_project(project, coder=coder)
+        coded = sorted({c.document_id for c in project.codings(coder=coder, status="accepted")})
+        if not coded:
+            return TrainingData((), ())
+        return TrainingData.from_project(project, coder=coder, documents=coded)
     if isinstance(value, TrainingData):
         return value
     if isinstance(value, tuple) and len(value) == 2:

@@ -130,8 +130,13 @@ class SupervisedCoder(BaseCoder):
         book = self._optional_codebook(project_or_data, codebook)
         cache = _as_project(project_or_data)
         segments = _in_document_order(data.segments)
-        if not segments:
-            raise ParameterError("SupervisedCoder.fit() got no segments to learn from.")
+        if not segments or not data.codings:
+            who = "" if self.reference is None else f" by {self.reference!r}"
+            raise ParameterError(
+                f"SupervisedCoder.fit() found no accepted codings{who} to learn from. Accept "
+                "some codings first, or use the semantic or rules coder (or auto, which "
+                "picks for each code)."
+            )
         label_of = dict(zip((s.key for s in data.segments), data.labels(), strict=True))
         labels = [label_of[s.key] for s in segments]
         if book is not None:

@@ -1,0 +1,240 @@
+"""Benchmark: open coding against a real early coding, and its speed.
+
+Targets (issue 4):
+
+- **Recovery.** On ``../shared/data/swj2022-usability`` (17 think-aloud transcripts), the
+  human codings ``codings_20220224.csv`` (25 codes, the first consolidated codebook) are
+  kept out of the candidate step. Human codes with at least 10 excerpts are matched to
+  candidates one to one (each candidate serves at most one code), maximising shared
+  segments (``scipy.optimize.linear_sum_assignment``). Reported: the share of those codes
+  whose matched candidate holds at least half of their excerpts' segments (a code's
+  segments are those any of its excerpts overlaps). Target >= 50%.
+- **Speed.** 5,000 segments from cold (embedding included) in under 60 s on 2 cores, and
+  from the embedding cache in under 10 s. Each run is a fresh Python process (so imports
+  count, as they do for ``qualcode open-code``); wall and CPU time and the load average
+  are printed, because the machine may be shared.
+
+Run from the project root::
+
+    .venv/bin/python benchmarks/bench_opencoding.py recovery
+    .venv/bin/python benchmarks/bench_opencoding.py recovery --units sentence paragraph \\
+        --context 0 0.5 1 --candidates 0 25 --seeds 0 1 2
+    .venv/bin/python benchmarks/bench_opencoding.py speed --segments 5000
+
+``--workdir`` keeps the projects (and their embedding caches) between runs; ``--candidates
+0`` means the default number. The speed benchmark reads the swj2022 transcripts and the
+bundled AP study until it has ``--segments`` participant sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SWJ = ROOT.parent / "shared" / "data" / "swj2022-usability"
+AP = ROOT / "corpora" / "ap-home-visits"
+UNITS = {"turn": "turns", "paragraph": "paragraphs", "sentence": "sentences"}
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+# -- recovery ---------------------------------------------------------------------------
+def swj_project(workdir: Path, unit: str, with_codings: bool):
+    """The swj2022 transcripts as a project of ``unit`` segments (made once, then reused);
+    with the human codings imported only in the ``-human`` copy used for scoring."""
+    from qualcode.project import Project
+
+    path = workdir / f"swj-{unit}{'-human' if with_codings else ''}.qualcode"
+    if path.exists():
+        return Project.open(path)
+    from qualcode.codings_table import import_codings
+    from qualcode.ingest import load_corpus
+
+    project = Project.create(path)
+    project.add_corpus(load_corpus(SWJ / "transcripts", segment=UNITS[unit]).corpus)
+    if with_codings:
+        report = import_codings(project, SWJ / "codings_20220224.csv", coder="human",
+                                create_codes=True)
+        print(f"  human codings ({unit}): {report.summary()}")
+    return project
+
+
+def recovery(found, scored, min_excerpts: int = 10) -> tuple[float, list[dict]]:
+    """The issue's figure for a candidate set, scored on a project holding the human
+    codings: (share of codes recovered, one row per code)."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    from qualcode.coders.base import segment_labels
+
+    codings = list(scored.codings(coder="human"))
+    excerpts = Counter(c.code_id for c in codings)
+    codes = sorted(c for c, n in excerpts.items() if n >= min_excerpts)
+    segments = list(scored.segments(kind=found.unit))
+    labels = segment_labels(segments, codings)
+    code_segments = {c: set() for c in codes}
+    for segment, present in zip(segments, labels, strict=True):
+        for code in present:
+            if code in code_segments:
+                code_segments[code].add(segment.key)
+    active = list(found.active)
+    members = [set(c.segments) for c in active]
+    shared = np.array([[len(code_segments[code] & m) for m in members] for code in codes])
+    rows, cols = linear_sum_assignment(-shared) if active else ([], [])
+    table = []
+    for r, c in zip(rows, cols, strict=True):
+        total = len(code_segments[codes[r]])
+        table.append({"code": codes[r], "excerpts": excerpts[codes[r]], "segments": total,
+                      "candidate": active[c].id, "label": active[c].label,
+                      "candidate_size": active[c].size, "shared": int(shared[r, c]),
+                      "share": shared[r, c] / total if total else 0.0})
+    matched = {row["code"] for row in table}
+    table += [{"code": code, "excerpts": excerpts[code], "segments": len(code_segments[code]),
+               "candidate": None, "label": None, "candidate_size": 0, "shared": 0,
+               "share": 0.0} for code in codes if code not in matched]
+    recovered = sum(row["share"] >= 0.5 for row in table)
+    return recovered / len(codes), sorted(table, key=lambda row: -row["share"])
+
+
+def run_recovery(args: argparse.Namespace) -> None:
+    from qualcode.opencoding import candidates
+
+    print(f"load average at start: {load_avg()}")
+    results = []
+    for unit in args.units:
+        project = swj_project(args.workdir, unit, with_codings=False)
+        scored = swj_project(args.workdir, unit, with_codings=True)
+        for context in args.context:
+            for n in args.candidates:
+                shares, sizes = [], []
+                for seed in args.seeds:
+                    start = time.perf_counter()
+                    found = candidates(project, seed=seed, context=context,
+                                       n_candidates=n or None, min_size=args.min_size,
+                                       include_interviewer=args.include_interviewer,
+                                       cluster=args.cluster, save=False)
+                    seconds = time.perf_counter() - start
+                    share, table = recovery(found, scored)
+                    shares.append(share)
+                    sizes.append(len(found.active))
+                    print(f"  unit={unit} context={context} candidates={len(found.active)} "
+                          f"seed={seed}: recovered {share:.0%} "
+                          f"({sum(r['share'] >= 0.5 for r in table)}/{len(table)} codes) "
+                          f"in {seconds:.1f} s", flush=True)
+                    if args.detail:
+                        for row in table:
+                            print(f"      {row['code']:42s} {row['segments']:4d} seg -> "
+                                  f"{row['candidate'] or '-':>4} {row['shared']:4d} "
+                                  f"({row['share']:.0%}) {row['label'] or ''}")
+                results.append({"unit": unit, "context": context, "n_candidates": n or None,
+                                "candidates": sizes, "seeds": list(args.seeds),
+                                "recovered": shares, "mean": statistics.mean(shares)})
+        project.close()
+        scored.close()
+    print(f"load average at end: {load_avg()}")
+    print("\nunit       context  candidates  recovered (per seed)       mean")
+    for r in results:
+        per_seed = " ".join(f"{s:.0%}" for s in r["recovered"])
+        print(f"{r['unit']:10s} {r['context']:7} {r['n_candidates'] or 'auto'!s:>10}  "
+              f"{per_seed:26s} {r['mean']:.0%}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+# -- speed ------------------------------------------------------------------------------
+_CHILD = """
+import json, resource, sys, time
+start = time.perf_counter()
+from qualcode.opencoding import candidates
+found = candidates(sys.argv[1], documents=json.loads(sys.argv[2]), seed=0, save=False)
+inner = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"inner": inner, "cpu": usage.ru_utime + usage.ru_stime,
+                  "segments": found.n_segments, "candidates": len(found.active),
+                  "rss_mb": usage.ru_maxrss / 1024}))
+"""
+
+
+def speed_project(workdir: Path, segments: int):
+    """A fresh project of participant sentences (swj2022, then the AP study) and the
+    documents that give at least ``segments`` of them."""
+    from qualcode.ingest import load_corpus
+    from qualcode.project import Project
+
+    path = workdir / "speed.qualcode"
+    for stale in workdir.glob("speed.qualcode*"):
+        stale.unlink()
+    project = Project.create(path)
+    chosen, total = [], 0
+    for folder in (SWJ / "transcripts", AP / "transcripts"):
+        corpus = load_corpus(folder, segment="sentences").corpus
+        project.add_corpus(corpus)
+        for document in corpus.documents:
+            if total >= segments:
+                break
+            chosen.append(document.id)
+            total += sum(1 for s in corpus.segments_of(document.id)
+                         if s.role == "participant")
+    project.close()
+    if total < segments:
+        print(f"  only {total} participant sentences available")
+    return path, chosen, total
+
+
+def run_speed(args: argparse.Namespace) -> None:
+    path, documents, total = speed_project(args.workdir, args.segments)
+    print(f"{total} participant sentences in {len(documents)} documents; cores: "
+          f"{os.cpu_count()}; load average before: {load_avg()}")
+    for label in ("cold (empty embedding cache)", *(["from the embedding cache"] * args.repeat)):
+        start = time.perf_counter()
+        child = subprocess.run([sys.executable, "-c", _CHILD, str(path), json.dumps(documents)],
+                               capture_output=True, text=True, cwd=ROOT, check=False)
+        wall = time.perf_counter() - start
+        if child.returncode:
+            sys.exit(child.stderr)
+        out = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"  {label}: {wall:.1f} s wall for the whole process ({out['inner']:.1f} s "
+              f"inside candidates() incl. imports; {out['cpu']:.1f} s CPU), "
+              f"{out['segments']} segments -> {out['candidates']} candidates, "
+              f"peak RSS {out['rss_mb']:.0f} MB; load average now {load_avg()}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("recovery", help="recovery of the swj2022 early coding")
+    rec.add_argument("--units", nargs="+", default=["sentence"], choices=list(UNITS))
+    rec.add_argument("--context", nargs="+", type=float, default=[0.5])
+    rec.add_argument("--candidates", nargs="+", type=int, default=[0])
+    rec.add_argument("--seeds", nargs="+", type=int, default=[0])
+    rec.add_argument("--min-size", type=int, default=10)
+    rec.add_argument("--cluster", default="kmeans")
+    rec.add_argument("--include-interviewer", action="store_true")
+    rec.add_argument("--detail", action="store_true", help="print every code's match")
+    rec.add_argument("--json", type=Path, help="also write the results here")
+    spd = sub.add_parser("speed", help="time 5,000 segments cold and from the cache")
+    spd.add_argument("--segments", type=int, default=5000)
+    spd.add_argument("--repeat", type=int, default=2)
+    for p in (rec, spd):
+        p.add_argument("--workdir", type=Path, default=Path("/tmp/qualcode-bench-opencoding"))
+    args = parser.parse_args()
+    if not SWJ.is_dir():
+        sys.exit(f"{SWJ} is not there: the benchmark needs ../shared/data beside the checkout.")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    (run_recovery if args.command == "recovery" else run_speed)(args)
+
+
+if __name__ == "__main__":
+    main()
