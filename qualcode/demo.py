@@ -71,6 +71,8 @@ def run_demo(
         result.numbers["reference_codings"] = report.located
 
         _code_and_compare(project, result, log, semantic=semantic)
+        if semantic:
+            _open_code(project, out, result, log)
 
         log("5. Saturation of the reference coding (interviews in date order)")
         sat = saturation(project, coder="reference", seed=0)
@@ -91,12 +93,24 @@ def _code_and_compare(project, result: DemoResult, log, *, semantic: bool) -> No
     methods = ["rules", "semantic"] if semantic else ["rules"]
     for method in methods:
         run = code_project(project, method=method)
-        log(f"4. {method} coder: {run.stored} suggestions (status 'suggested', for review)")
+        log(f"4. {method.capitalize()} coder: {run.stored} suggestions "
+            "(status 'suggested', for review)")
         measured = agreement(project, coders=["reference", method], level="theme")
         kappa = measured.macro.kappa
         result.numbers[f"{method}_theme_kappa"] = kappa
         log(f"   agreement with the reference at theme level (unit: {measured.unit}): "
             f"Cohen's kappa {kappa:.2f}")
+
+
+def _open_code(project, out: Path, result: DemoResult, log) -> None:
+    from qualcode.opencoding import candidates
+
+    found = candidates(project, seed=0)
+    written = found.write_report(out / "open-coding")
+    result.outputs.update({f"open coding {k}": Path(v) for k, v in written.items()})
+    result.numbers["candidates"] = len(found)
+    log(f"   open coding: {len(found)} candidate codes with keywords and typical quotes "
+        "(open-coding/candidates.md); the codebook does not change until you accept one")
 
 
 def _export(project, out: Path, result: DemoResult, log) -> None:
