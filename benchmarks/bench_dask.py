@@ -1,0 +1,260 @@
+"""Benchmark: coding on Dask (issue 9) -- short survey answers with the rules and semantic
+coders, on a LocalCluster of 1 and 2 workers, against one process.
+
+1. rules: ``--rules-responses`` (default 1,000,000) generated survey answers
+   (``benchmarks/generate.py``), ingested into a project, coded by
+   :func:`qualcode.engine.code_project_dask` with 1 and 2 workers. The single-process
+   baseline is the same fitted coder's ``suggest`` over the same segments in this process
+   (``code_project`` itself cannot read a project of more than 250,000 documents: see the
+   note printed at the end).
+2. semantic: ``--semantic-responses`` answers (default 100,000; on 2 busy cores that is
+   hours, so pass a smaller number and read the per-segment rate), coded with 1 and 2
+   workers, against ``code_project`` in one process and the model's own ``encode``.
+
+Each run reports segments per second for the coding phase and for the whole call, and
+where the time went (reading segments, fitting, starting the cluster, coding, closing).
+
+Run from the project root::
+
+    .venv/bin/python benchmarks/bench_dask.py
+    .venv/bin/python benchmarks/bench_dask.py --rules-responses 200000 \\
+        --semantic-responses 5000 --json dask.json
+
+At the end a Markdown section is printed for ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import generate  # noqa: E402
+from bench_perf import fmt, load, machine  # noqa: E402
+
+CODEBOOK = ROOT / "codebooks" / "ap-home-visits.yaml"
+NOTES: list[str] = []
+
+
+def linear_duplicate_check() -> None:
+    """Apply the proposed fix for Corpus's duplicate-id check in this process.
+
+    ``qualcode.model.Corpus.__post_init__`` finds duplicate ids with ``list.count`` inside a
+    loop, O(n^2): a million survey answers (a million documents) would never load. The
+    fix below is the same check in O(n); it is proposed for model.py.
+    """
+    from collections import Counter
+
+    from qualcode.errors import ParameterError
+    from qualcode.model import Corpus
+
+    def __post_init__(self: Corpus) -> None:
+        object.__setattr__(self, "documents", tuple(self.documents))
+        object.__setattr__(self, "segments", tuple(self.segments))
+        counts = Counter(d.id for d in self.documents)
+        duplicates = sorted(i for i, n in counts.items() if n > 1)
+        if duplicates:
+            raise ParameterError(
+                "Document ids must be unique in a corpus. Got duplicates: "
+                f"{', '.join(duplicates)}.")
+
+    Corpus.__post_init__ = __post_init__  # type: ignore[method-assign]
+    NOTES.append("Corpus's duplicate-id check was replaced by its O(n) equivalent (the "
+                 "current one is O(n^2) and does not finish on a million documents).")
+
+
+def survey_project(workdir: Path, responses: int, seed: int) -> tuple[Path, dict[str, Any]]:
+    """A project holding ``responses`` generated answers, one document each (made once)."""
+    from qualcode import api
+
+    path = workdir / f"survey-{responses}.qualcode"
+    info: dict[str, Any] = {}
+    if path.exists():
+        return path, info
+    survey = workdir / f"survey-{responses}-{seed}.csv"
+    if not survey.exists():
+        started = time.perf_counter()
+        info["generate"] = generate.write_survey(survey, responses=responses, seed=seed)
+        info["generate_seconds"] = round(time.perf_counter() - started, 1)
+    partial = path.with_suffix(".partial")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    started = time.perf_counter()
+    project = api.init(partial, codebook=CODEBOOK)
+    try:
+        summary = api.ingest(project, survey, text_column="response", id_column="id")
+    finally:
+        project.close()
+    info["ingest_seconds"] = round(time.perf_counter() - started, 1)
+    info["ingest_mb_per_second"] = round(survey.stat().st_size / 1e6 / info["ingest_seconds"],
+                                         1)
+    info["segments"] = summary.segments
+    partial.rename(path)
+    return path, info
+
+
+def fresh_copy(path: Path, name: str) -> Path:
+    target = path.with_name(f"{path.stem}-{name}.qualcode")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(path, target)
+    return target
+
+
+def dask_runs(path: Path, method: str, workers: list[int], partition_size: int,
+              params: dict[str, Any]) -> list[dict[str, Any]]:
+    from qualcode.engine import code_project_dask
+
+    out = []
+    for n in workers:
+        copy = fresh_copy(path, f"{method}-{n}w")
+        started_load = load()
+        run = code_project_dask(copy, method, workers=n, partition_size=partition_size,
+                                progress=False, **params)
+        coding = run.phases["code"]
+        out.append({
+            "method": method, "workers": n, "segments": run.segments, "stored": run.stored,
+            "seconds": round(run.seconds, 1), "phases": {k: round(v, 1) for k, v in
+                                                         run.phases.items()},
+            "coding_per_second": round(run.segments / coding),
+            "overall_per_second": round(run.segments / run.seconds),
+            "partition_size": partition_size, "load": max(started_load, load()),
+        })
+        print(f"  {method}, {n} worker(s): {out[-1]}", flush=True)
+        Path(copy).unlink()
+    return out
+
+
+def in_process_suggest(path: Path, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The baseline: the fitted coder's suggest over every segment, in this process."""
+    from qualcode.coders import get_coder
+    from qualcode.engine.dask import _read_segments
+    from qualcode.project import Project
+
+    with Project.open(path) as project:
+        started = time.perf_counter()
+        segments = _read_segments(project, project.documents.ids, everything=True)
+        read = time.perf_counter() - started
+        coder = get_coder(method, **params).fit(project)
+        started = time.perf_counter()
+        suggestions = coder.suggest(segments)
+        seconds = time.perf_counter() - started
+    return {"segments": len(segments), "suggestions": len(suggestions),
+            "read_seconds": round(read, 1), "suggest_seconds": round(seconds, 1),
+            "per_second": round(len(segments) / seconds), "load": load()}
+
+
+def single_process_semantic(path: Path) -> dict[str, Any]:
+    from qualcode.coders.embeddings import load_model
+    from qualcode.coding import code_project
+    from qualcode.project import Project
+
+    copy = fresh_copy(path, "semantic-single")
+    load_model()  # loading the model is a one-off, reported by bench_coders
+    started = time.perf_counter()
+    run = code_project(copy, "semantic")
+    seconds = time.perf_counter() - started
+    with Project.open(copy) as project:
+        texts = [s.text for s in project.segments()]
+    model = load_model()
+    started = time.perf_counter()
+    model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    encode = time.perf_counter() - started
+    Path(copy).unlink()
+    return {"segments": run.segments, "stored": run.stored, "seconds": round(seconds, 1),
+            "per_second": round(run.segments / seconds, 1),
+            "encode_responses_seconds": round(encode, 1),
+            "encode_per_second": round(len(texts) / encode, 1), "load": load()}
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    lines = [
+        f"## Coding on Dask (issue 9), {dt.date.today().isoformat()}",
+        "",
+        f"- Machine: {machine()}",
+        f"- Command: `{command}`",
+        "- LocalCluster, one thread per worker process; load = the 1-minute load average "
+        "(2 cores, shared with other work).",
+        "",
+        "| coder | segments | engine | coding seg/s | whole call seg/s | seconds (read / "
+        "fit / cluster / code / close) | load |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method in ("rules", "semantic"):
+        entry = results.get(method)
+        if not entry:
+            continue
+        base = entry["single"]
+        if method == "rules":
+            lines.append(f"| rules | {base['segments']:,} | one process, `suggest` only | "
+                         f"{fmt(base['per_second'])} | - | read {base['read_seconds']} | "
+                         f"{base['load']} |")
+        else:
+            lines.append(f"| semantic | {base['segments']:,} | one process, `code_project` "
+                         f"| - | {fmt(base['per_second'])} | {base['seconds']} | "
+                         f"{base['load']} |")
+            lines.append(f"| semantic | {base['segments']:,} | model.encode of the answers "
+                         f"alone | {fmt(base['encode_per_second'])} texts/s | - | "
+                         f"{base['encode_responses_seconds']} | {base['load']} |")
+        for r in entry["dask"]:
+            p = r["phases"]
+            split = " / ".join(str(p.get(k, "-")) for k in ("read", "fit", "cluster", "code",
+                                                              "close"))
+            lines.append(f"| {method} | {r['segments']:,} | Dask, {r['workers']} worker(s) | "
+                         f"{fmt(r['coding_per_second'])} | {fmt(r['overall_per_second'])} | "
+                         f"{split} | {r['load']} |")
+    if NOTES:
+        lines.append("")
+        lines.extend(f"Note: {n}" for n in NOTES)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules-responses", type=int, default=1_000_000)
+    parser.add_argument("--semantic-responses", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2", help="worker counts to try")
+    parser.add_argument("--rules-partition", type=int, default=10_000)
+    parser.add_argument("--semantic-partition", type=int, default=500)
+    parser.add_argument("--skip-rules", action="store_true")
+    parser.add_argument("--skip-semantic", action="store_true")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/qualcode-bench"))
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    workers = [int(w) for w in args.workers.split(",")]
+    linear_duplicate_check()
+    results: dict[str, Any] = {}
+    if not args.skip_rules:
+        print(f"rules: {args.rules_responses:,} answers (load {load()})", flush=True)
+        path, info = survey_project(args.workdir, args.rules_responses, seed=3)
+        print(f"  project {path} {info}", flush=True)
+        single = in_process_suggest(path, "rules", {})
+        print(f"  one process: {single}", flush=True)
+        results["rules"] = {"project": info, "single": single, "dask": dask_runs(
+            path, "rules", workers, args.rules_partition, {})}
+    if not args.skip_semantic:
+        print(f"semantic: {args.semantic_responses:,} answers (load {load()})", flush=True)
+        path, info = survey_project(args.workdir, args.semantic_responses, seed=4)
+        single = single_process_semantic(path)
+        print(f"  one process: {single}", flush=True)
+        results["semantic"] = {"project": info, "single": single, "dask": dask_runs(
+            path, "semantic", workers, args.semantic_partition, {})}
+    command = "python benchmarks/bench_dask.py " + " ".join(sys.argv[1:])
+    print()
+    print(markdown(results, command.strip()))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
