@@ -186,7 +186,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "(2 cores, shared with other work).",
         "",
         "| coder | segments | engine | coding seg/s | whole call seg/s | seconds (read / "
-        "fit / cluster / code / close) | load |",
+        "fit / cluster / code (of which store) / close) | load |",
         "|---|---|---|---|---|---|---|",
     ]
     for method in ("rules", "semantic"):
@@ -208,7 +208,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
         for r in entry["dask"]:
             p = r["phases"]
             split = " / ".join(str(p.get(k, "-")) for k in ("read", "fit", "cluster", "code",
-                                                              "close"))
+                                                              "store", "close"))
             lines.append(f"| {method} | {r['segments']:,} | Dask, {r['workers']} worker(s) | "
                          f"{fmt(r['coding_per_second'])} | {fmt(r['overall_per_second'])} | "
                          f"{split} | {r['load']} |")

@@ -28,7 +28,6 @@ from qualcode.project import Project
 distributed = pytest.importorskip("distributed")
 
 
-
 @pytest.fixture(scope="module")
 def client():
     """Two worker processes of one thread each, shared by the tests of this module."""

@@ -146,7 +146,8 @@ def test_noun_lemmas_keep_the_word_when_the_lemma_is_not_its_stem(word, lemma, e
 
 @pytest.mark.parametrize(("keywords", "phrases", "expected"), [
     (["map", "heat", "plot"], ["heat map", "heat map", "map", "map", "map"], "Heat map"),
-    (["lag", "window", "days"], ["window", "window", "sofa"], "Window"),
+    (["lag", "window", "days"], ["window", "window", "sofa"], "Window / lag"),
+    (["window"], ["window", "window"], "Window"),
     (["lag", "window", "days"], ["sofa", "sofa"], "Lag / window / days"),
     ([], [], "Unlabelled"),
 ])
@@ -157,6 +158,11 @@ def test_readable_label(keywords, phrases, expected) -> None:
 def test_strip_annotations_drops_transcribers_notes() -> None:
     text = "(The participant reads the task) I like it [laughs] a lot."
     assert topics.strip_annotations(text).split() == ["I", "like", "it", "a", "lot."]
+    # a note cut in two by a sentence boundary
+    assert topics.strip_annotations("(The participant reads").strip() == ""
+    assert topics.strip_annotations("the task.) Okay.").strip() == "Okay."
+    assert topics.keyword_text("(Laughs) He'd said they’ll come, didn't he? Mum's car.") \
+        == "  He said they come, did he? Mum car."
 
 
 def test_phrase_groups_do_not_overlap_and_need_two_segments() -> None:
@@ -211,6 +217,27 @@ def test_candidates_recover_the_planted_topics_with_quotes_and_spread(study) -> 
     assert "dog" in labels and "tea" in labels and "school" in labels
     # the interviewer's question is not a candidate's material
     assert all("Tell me" not in q.text for c in found for q in c.quotes)
+
+
+def test_candidates_close_in_meaning_share_a_theme(tmp_path, offline, monkeypatch) -> None:
+    themes = {**THEMES, "coffee": "Mum made a mug of coffee with the kettle in the kitchen",
+              "cat": "The big cat hissed at the door and the cat jumped up",
+              "absence": "She missed school twice and attendance was low that week"}
+    monkeypatch.setattr(f"{__name__}.THEMES", themes)
+    project = Project.create(tmp_path / "themes.qualcode")
+    project.add_corpus(make_corpus(themed_texts()))
+    found = find(project, n_candidates=6)
+    by_theme = {theme_of(project, c.segments[0]): c for c in found}
+    assert by_theme["tea"].theme is not None and by_theme["dog"].theme is not None
+    assert by_theme["tea"].theme == by_theme["coffee"].theme != by_theme["dog"].theme
+    assert by_theme["dog"].theme == by_theme["cat"].theme != by_theme["school"].theme
+    assert by_theme["school"].theme == by_theme["absence"].theme
+    assert (by_theme["tea"].id, by_theme["coffee"].id) in {
+        tuple(sorted(ids)) for ids in found.themes().values()}
+    assert "Candidates close in meaning" in found.to_markdown()
+    merged = merge_candidates(project, [by_theme["tea"].id, by_theme["coffee"].id])
+    assert merged.active[-1].theme == by_theme["tea"].theme
+    project.close()
 
 
 def test_candidates_are_deterministic_for_a_seed(study) -> None:

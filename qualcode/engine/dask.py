@@ -74,7 +74,7 @@ class DaskCodingRun(CodingRun):
     ``batches`` are the partitions coded on the cluster) plus the cluster it ran on
     (``scheduler`` address, ``workers`` and their ``threads``) and where the time went
     (``phases``: seconds reading segments, fitting, starting or reaching the cluster,
-    coding and storing)."""
+    coding, closing; ``store``, the part of coding spent storing suggestions)."""
 
     scheduler: str = ""
     workers: int = 0
@@ -483,6 +483,7 @@ class _Runner:
         self.last_write = time.perf_counter()
         if batch:
             self.write_every = max(_WRITE_EVERY, 4 * (self.last_write - started))
+        run.phases["store"] = run.phases.get("store", 0.0) + self.last_write - started
         if final:
             self.report(self.done, run.segments)
 
