@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from qualcode.coders import TrainingData, segment_labels
-from qualcode.coders.supervised import SupervisedCoder, _best_threshold, _context
+from qualcode.coders.supervised import (
+    SupervisedCoder,
+    _best_threshold,
+    _context,
+    _Featuriser,
+    _pooled,
+)
 from qualcode.errors import ParameterError
+from qualcode.ingest.turns import numbered_prompt
 from qualcode.model import Coding, Document, Segment
 from qualcode.project import Project
 
@@ -63,6 +70,64 @@ def test_context_features_stay_inside_each_document() -> None:
     form = _context("form", segments, vectors)
     assert form[:, 0].tolist() == [s.role == "interviewer" for s in segments]
     assert form[0, 2] == 1  # "Why did you go?" is a question
+
+
+def test_best_threshold_respects_the_rate_cap() -> None:
+    # Unconstrained, the best kappa (0.6) predicts five segments for three positives;
+    # at most 1.2 x 3 = 3.6 allowed, the best is the top three (kappa 0.22 / 0.42).
+    scores = np.linspace(1.0, 0.1, 10)
+    truth = np.array([True, False, True, False, True] + [False] * 5)
+    threshold, value = _best_threshold(scores, truth, "kappa")
+    assert (scores >= threshold).sum() == 5 and value == pytest.approx(0.6)
+    threshold, value = _best_threshold(scores, truth, "kappa", max_rate=1.2)
+    assert (scores >= threshold).sum() == 3 and value == pytest.approx(0.22 / 0.42)
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("3 Submit a query using the input options.", 1), ("3.a Please explain aloud.", 2),
+    ("c.ii Data Lineage", 2), ("I think 3 is fine.", None), ("(The participant reads)", None),
+])
+def test_numbered_prompt_levels(text, level) -> None:
+    assert numbered_prompt(text) == level
+
+
+def test_task_feature_holds_the_prompt_and_its_top_level_task() -> None:
+    text = ("4 Explore the tab.\n4.a Read the paragraph.\nIt is clear.\n"
+            "4.b Discuss the buttons.\nThey help.\n")
+    doc = Document("d", text)
+    spans, start = [], 0
+    for line in text.splitlines(keepends=True):
+        spans.append((start, start + len(line) - 1))
+        start += len(line)
+    roles = [None, None, "participant", None, "participant"]
+    segments = [Segment.of(doc, a, b, role=r) for (a, b), r in zip(spans, roles, strict=True)]
+    other = Document("e", "It is clear.")
+    segments.append(Segment.of(other, 0, 12, role="participant"))
+    vectors = np.arange(len(segments), dtype=np.float32)[:, None] + 1  # row i holds i + 1
+    task = _context("task", segments, vectors)
+    # columns: the latest prompt, the latest top-level prompt (0: none yet)
+    assert task.tolist() == [[0, 0], [1, 1], [2, 1], [2, 1], [4, 1], [0, 0]]
+
+
+def test_sentence_pooling_takes_the_maximum_and_the_mean() -> None:
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=np.float32)
+    pieces = np.array([[0.2, 0.9], [0.8, 0.1], [0.3, 0.3]], dtype=np.float32)
+    owner = np.array([1, 1, 2])  # segment 0 has one sentence
+    pooled = _pooled(vectors, pieces, owner)
+    assert pooled[0].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert pooled[1].tolist() == pytest.approx([0.8, 0.9, 0.5, 0.5])
+    assert pooled[2].tolist() == pytest.approx([0.3, 0.3, 0.3, 0.3])
+
+
+def test_definition_similarity_takes_the_best_sentence() -> None:
+    featuriser = _Featuriser(("definitions",), "unused", 8, None)
+    featuriser.definition_codes = ["a", "b"]
+    featuriser.definition_column = [0, 0, 1]  # code a has two texts, b one
+    featuriser.definition_vectors = np.array([[1, 0], [0.6, 0.8], [0, 1]], dtype=np.float32)
+    vectors = np.array([[1, 0], [0.6, 0.8]], dtype=np.float32)
+    pieces = np.array([[0, 1]], dtype=np.float32)  # a sentence of segment 0 matches b
+    similarity = featuriser._definitions(vectors, pieces, np.array([0]))
+    assert similarity.ravel().tolist() == pytest.approx([1.0, 1.0, 1.0, 0.8])
 
 
 @pytest.mark.parametrize(

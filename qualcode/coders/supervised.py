@@ -5,9 +5,19 @@ overlaps the segment. For each code with enough examples, one logistic regressio
 weights balanced, since most segments lack any given code) learns presence from:
 
 ``text``        the segment's sentence embedding;
+``sentences``   the element-wise maximum and the mean of the embeddings of its sentences
+                (a long turn touches several things, and the model reads only its
+                first 256 word pieces; one sentence can carry a code);
+``definitions`` how close the segment, or its closest sentence, comes to each code's
+                name, definition, inclusion criteria and examples in the codebook (what
+                the semantic coder measures; zero without a codebook);
 ``neighbours``  the embeddings of the previous and the next segment (a line alone lacks
                 the context a human coder had);
 ``prompt``      the embedding of the latest interviewer/moderator turn before it;
+``task``        the numbered protocol prompt it answers (``"3.b Are the query input
+                options clear to you?"``) and the top-level task above it (``"3 Submit
+                a query"``): in a protocol-led session, what a participant talks about
+                depends on the task (zero where a transcript has no numbered prompts);
 ``position``    where in the session it falls (tasks follow a protocol);
 ``form``        whether it is an interviewer turn, a stage direction "(...)", a question,
                 and its length;
@@ -29,6 +39,7 @@ documents (all their segments, interviewer turns included), as
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,11 +61,18 @@ if TYPE_CHECKING:
 
 __all__ = ["FEATURES", "SupervisedCoder"]
 
-FEATURES = ("text", "neighbours", "prompt", "position", "form", "tfidf")
+FEATURES = ("text", "sentences", "definitions", "neighbours", "prompt", "task", "position",
+            "form", "tfidf")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# A few similarities beside thousands of other columns: weighted up so that the shared
+# regularisation does not drown them (1, 3 and 8 tried on the shared study: 3 was best).
+_DEFINITIONS_WEIGHT = 3.0
 _POSITION_CENTRES = 11  # Gaussian bumps along the session, 0.1 apart
 _BLOCK_LABEL = {
-    "text": "the segment's meaning", "neighbours": "the neighbouring segments",
-    "prompt": "the interviewer's last prompt", "position": "its place in the session",
+    "text": "the segment's meaning", "sentences": "one of its sentences",
+    "definitions": "the codebook's definitions", "neighbours": "the neighbouring segments",
+    "prompt": "the interviewer's last prompt", "task": "the task being attempted",
+    "position": "its place in the session",
     "form": "its form (role, question, length)",
 }
 
@@ -70,9 +88,13 @@ class SupervisedCoder(BaseCoder):
     codes : code ids to learn (default: every code with enough examples).
     features : which feature groups to use (see the module docstring).
     min_examples : fewest positive segments a code needs to be learned (8).
-    C : inverse regularisation strength of the logistic regressions (1.0).
+    C : inverse regularisation strength of the logistic regressions (2.0).
     cv : cross-validation folds for choosing thresholds (4, grouped by document).
     metric : ``kappa`` or ``f1``: what the thresholds maximise.
+    max_rate : a threshold never lets a code be predicted, in cross-validation, more than
+        this many times as often as the reference coder applied it (1.2; None: no cap).
+        A weak classifier's best-kappa threshold tends to over-predict, and a code the
+        machine suggests three times as often as people apply it costs reviewers time.
     max_codes : at most this many codes per segment (None: no limit).
     skip_interviewer : leave interviewer turns uncoded; None (default) decides from the
         training codings (kept when the reference coded interviewer turns).
@@ -90,9 +112,10 @@ class SupervisedCoder(BaseCoder):
         codes: Sequence[str] | None = None,
         features: Sequence[str] = FEATURES,
         min_examples: int = 8,
-        C: float = 1.0,
+        C: float = 2.0,
         cv: int = 4,
         metric: str = "kappa",
+        max_rate: float | None = 1.2,
         max_codes: int | None = None,
         skip_interviewer: bool | None = None,
         random_state: int = 0,
@@ -107,6 +130,7 @@ class SupervisedCoder(BaseCoder):
         self.C = C
         self.cv = cv
         self.metric = metric
+        self.max_rate = max_rate
         self.max_codes = max_codes
         self.skip_interviewer = skip_interviewer
         self.random_state = random_state
@@ -153,7 +177,7 @@ class SupervisedCoder(BaseCoder):
 
         featuriser = _Featuriser(tuple(self.features), self.model, self.batch_size,
                                  self.device)
-        matrix, vectors = featuriser.fit_transform(segments, rows, cache)
+        matrix, vectors = featuriser.fit_transform(segments, rows, cache, book)
         matrix = matrix[rows]
         row_docs = documents[rows]
         row_vectors = vectors[rows]
@@ -173,7 +197,7 @@ class SupervisedCoder(BaseCoder):
                 skipped[code_id] = "present in every segment: nothing to tell apart"
                 continue
             scores = self._cross_validated(matrix, truth, row_docs)
-            threshold, score = _best_threshold(scores, truth, self.metric)
+            threshold, score = _best_threshold(scores, truth, self.metric, self.max_rate)
             classifiers[code_id] = self._classifier().fit(matrix, truth)
             thresholds[code_id] = threshold
             where = np.flatnonzero(truth)
@@ -206,6 +230,8 @@ class SupervisedCoder(BaseCoder):
         self._check_number("C", 1e-9, 1e9)
         self._check_number("cv", 2, 100, integer=True)
         self._check_choice("metric", ("kappa", "f1"))
+        if self.max_rate is not None:
+            self._check_number("max_rate", 1.0, 1e6)
         if self.max_codes is not None:
             self._check_number("max_codes", 1, 10_000, integer=True)
 
@@ -320,9 +346,23 @@ class _Featuriser:
         self.tfidf: Any = None
         self.words: Any = None
         self.blocks: list[tuple[str, int, int]] = []  # (feature, first column, end column)
+        self.definition_codes: list[str] = []
+        self.definition_column: list[int] = []
+        self.definition_vectors: Any = None
 
-    def fit_transform(self, segments: Sequence[Segment], rows: Any, cache: Project | None
-                      ) -> tuple[Any, Any]:
+    def fit_transform(self, segments: Sequence[Segment], rows: Any, cache: Project | None,
+                      codebook: Codebook | None = None) -> tuple[Any, Any]:
+        if "definitions" in self.features and codebook is not None:
+            from qualcode.coders.semantic import FIELDS, code_texts
+
+            rows_of_texts, _ = code_texts(codebook, [c.id for c in codebook.leaves()], FIELDS)
+            if rows_of_texts:
+                codes = list(dict.fromkeys(code for code, _, _ in rows_of_texts))
+                self.definition_codes = codes
+                self.definition_column = [codes.index(code) for code, _, _ in rows_of_texts]
+                self.definition_vectors = embed(
+                    [text for _, _, text in rows_of_texts], model=self.model, cache=cache,
+                    batch_size=self.batch_size, device=self.device)
         if "tfidf" in self.features:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -349,16 +389,25 @@ class _Featuriser:
         import numpy as np
         from scipy import sparse
 
-        needs_vectors = {"text", "neighbours", "prompt"} & set(self.features)
+        needs_vectors = {"text", "sentences", "definitions", "neighbours", "prompt", "task"
+                         } & set(self.features)
         if needs_vectors:
             vectors = embed([s.text for s in segments], model=self.model, cache=cache,
                             batch_size=self.batch_size, device=self.device)
         else:
             vectors = np.zeros((len(segments), 1), dtype=np.float32)
+        pieces = None
+        if {"sentences", "definitions"} & set(self.features):
+            pieces = self._pieces(segments, cache)
         parts, blocks, column = [], [], 0
         for feature in self.features:
             if feature == "tfidf":
                 block = self.tfidf.transform([s.text for s in segments])
+            elif feature == "sentences":
+                block = sparse.csr_matrix(_pooled(vectors, *pieces))
+            elif feature == "definitions":
+                block = sparse.csr_matrix(_DEFINITIONS_WEIGHT
+                                          * self._definitions(vectors, *pieces))
             elif feature == "text":
                 block = sparse.csr_matrix(vectors)
             else:
@@ -367,6 +416,46 @@ class _Featuriser:
             blocks.append((feature, column, column + block.shape[1]))
             column += block.shape[1]
         return sparse.hstack(parts, format="csr", dtype=np.float64), vectors, blocks
+
+    def _pieces(self, segments: Sequence[Segment], cache: Project | None
+                ) -> tuple[Any, Any]:
+        """Embeddings of the sentences of segments with more than one, and the row of the
+        segment each belongs to."""
+        import numpy as np
+
+        pieces, owner = [], []
+        for i, segment in enumerate(segments):
+            parts = [p for p in _SENTENCE.split(segment.text.strip()) if len(p.split()) >= 3]
+            if len(parts) > 1:
+                pieces.extend(parts)
+                owner.extend([i] * len(parts))
+        if not pieces:
+            return np.zeros((0, 1), dtype=np.float32), np.zeros(0, dtype=int)
+        vectors = embed(pieces, model=self.model, cache=cache, batch_size=self.batch_size,
+                        device=self.device)
+        return vectors, np.array(owner)
+
+    def _definitions(self, vectors: Any, piece_vectors: Any, owner: Any) -> Any:
+        """Per segment and code: the highest similarity between the segment or one of its
+        sentences and any of the code's texts."""
+        import numpy as np
+
+        n_codes = len(self.definition_codes)
+        if not n_codes:
+            return np.zeros((len(vectors), 0), dtype=np.float32)
+        column = np.array(self.definition_column)
+
+        def per_code(similarity: Any) -> Any:
+            out = np.full((len(similarity), n_codes), -1.0, dtype=np.float32)
+            for j in range(n_codes):
+                out[:, j] = similarity[:, column == j].max(axis=1)
+            return out
+
+        best = per_code(vectors @ self.definition_vectors.T)
+        if len(owner):
+            pieces = per_code(piece_vectors @ self.definition_vectors.T)
+            np.maximum.at(best, owner, pieces)
+        return best
 
     def strongest(self, classifier: Any, row: Any, top: int = 3) -> list[str]:
         """The feature groups (and words) pushing this row hardest towards the code."""
@@ -388,6 +477,22 @@ class _Featuriser:
                     named.append((total, _BLOCK_LABEL[feature]))
         named.sort(key=lambda x: -x[0])
         return [name for _, name in named[:top]]
+
+
+def _pooled(vectors: Any, piece_vectors: Any, owner: Any) -> Any:
+    """The element-wise maximum and the mean of each segment's sentence embeddings (its
+    own embedding, twice, when it has one sentence)."""
+    import numpy as np
+
+    width = vectors.shape[1]
+    out = np.concatenate([vectors, vectors], axis=1).astype(np.float32)
+    if len(owner):
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(owner)) + 1])
+        rows = owner[starts]
+        out[rows, :width] = np.maximum.reduceat(piece_vectors, starts)
+        counts = np.diff(np.append(starts, len(owner)))[:, None]
+        out[rows, width:] = np.add.reduceat(piece_vectors, starts) / counts
+    return out
 
 
 def _context(feature: str, segments: Sequence[Segment], vectors: Any) -> Any:
@@ -414,6 +519,26 @@ def _context(feature: str, segments: Sequence[Segment], vectors: Any) -> Any:
                 out[i] = vectors[last]
             if segment.role == "interviewer":
                 last = i
+        return out
+    if feature == "task":
+        from qualcode.ingest.turns import numbered_prompt
+
+        width = vectors.shape[1]
+        out = np.zeros((n, 2 * width), dtype=np.float32)
+        task = top = None
+        for i, segment in enumerate(segments):
+            if i == 0 or segments[i - 1].document_id != segment.document_id:
+                task = top = None
+            if task is not None:
+                out[i, :width] = vectors[task]
+            if top is not None:
+                out[i, width:] = vectors[top]
+            level = (numbered_prompt(segment.text)
+                     if segment.role is None and segment.speaker is None else None)
+            if level is not None:
+                task = i
+                if level == 1:
+                    top = i
         return out
     if feature == "position":
         positions = np.zeros(n)
@@ -444,8 +569,10 @@ def _in_document_order(segments: Iterable[Segment]) -> list[Segment]:
     return sorted(segments, key=lambda s: (first_seen[s.document_id], s.start, s.end))
 
 
-def _best_threshold(scores: Any, truth: Any, metric: str) -> tuple[float, float]:
-    """The probability cut-off maximising kappa or F1 of ``scores >= cut``."""
+def _best_threshold(scores: Any, truth: Any, metric: str, max_rate: float | None = None
+                    ) -> tuple[float, float]:
+    """The probability cut-off maximising kappa or F1 of ``scores >= cut``, among those
+    predicting at most ``max_rate`` times as many positives as ``truth`` holds."""
     import numpy as np
 
     n = len(truth)
@@ -467,6 +594,10 @@ def _best_threshold(scores: Any, truth: Any, metric: str) -> tuple[float, float]
     # Cut only between distinct scores; equal scores are all in or all out.
     last_of_run = np.append(sorted_scores[1:] != sorted_scores[:-1], True)
     values = np.where(last_of_run, values, -np.inf)
+    if max_rate is not None:
+        allowed = predicted <= max(1.0, max_rate * positives)
+        if (allowed & np.isfinite(values)).any():
+            values = np.where(allowed, values, -np.inf)
     k = int(np.argmax(values))
     # Midway to the next lower score: a little room for unseen data.
     below = sorted_scores[k + 1] if k + 1 < n else sorted_scores[k]

@@ -48,6 +48,7 @@ __all__ = [
     "UNLABELLED_MODES",
     "Label",
     "classify_label",
+    "numbered_prompt",
     "paragraph_break",
     "paragraph_spans",
     "parse_time",
@@ -136,6 +137,15 @@ _NUMBERED_PROMPT = re.compile(
     r"[ \t]*(?:\d{1,2}(?:\.(?:\d{1,2}|[a-z]{1,4}))*\.?|[a-z]\.[ivx]{1,5}\.?|[a-z]\))[ \t]+"
     r"[\"'‘“(]?[A-Z]"
 )
+_TOP_LEVEL_PROMPT = re.compile(r"[ \t]*\d{1,2}\.?[ \t]")
+
+
+def numbered_prompt(text: str) -> int | None:
+    """The level of a numbered protocol prompt (``"3 Submit a query"``: 1, ``"3.a Please
+    explain"`` or ``"c.ii Data Lineage"``: 2), or None when ``text`` is not one."""
+    if not _NUMBERED_PROMPT.match(text):
+        return None
+    return 1 if _TOP_LEVEL_PROMPT.match(text) else 2
 
 
 @dataclass(frozen=True)
