@@ -289,6 +289,28 @@ def test_a_qdpx_cannot_pull_in_files_silently(sandbox: Path, valid: dict[str, by
     assert all("id_rsa" not in t for t in texts)
 
 
+def test_a_relative_source_path_cannot_climb_out_of_the_project_folder(sandbox: Path) -> None:
+    from qualcode.export.refiqda import read_qdpx
+
+    (sandbox / "sandbox" / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (sandbox / "sandbox" / "in" / "beside.txt").write_text("Fine to read.", encoding="utf-8")
+    qde = (
+        b'<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" '
+        b'name="p" origin="x"><Sources>'
+        b'<TextSource guid="11111111-1111-4111-8111-111111111111" name="a" '
+        b'plainTextPath="relative://../secret.txt"/>'
+        b'<TextSource guid="22222222-2222-4222-8222-222222222222" name="b" '
+        b'plainTextPath="relative://beside.txt"/>'
+        b"</Sources></Project>"
+    )
+    path = sandbox / "sandbox" / "in" / "climb.qdpx"
+    path.write_bytes(sample_files.zip_bytes([("project.qde", qde)]))
+    read = read_qdpx(path)
+    assert [d.text for d in read.documents] == ["Fine to read."]
+    report = " ".join([*read.notes, *read.skipped, *read.missing_sources])
+    assert "relative://../secret.txt points outside the project's folder; refused" in report
+
+
 def test_cli_refuses_a_hostile_docx_with_exit_code_3(sandbox: Path, valid: dict[str, bytes],
                                                     capsys) -> None:
     from qualcode.cli import main
