@@ -133,8 +133,8 @@ def ingest(
     if not paths:
         raise ParameterError("Give at least one file or folder to ingest.")
     result = load_corpus(list(paths), cases=cases, segment=segment, **reader_options)
-    # load_corpus returns a Corpus that also carries its IngestReport
-    corpus, report = result.corpus, result.report
+    # load_corpus returns a Corpus that also carries its IngestReport: store it as it is
+    corpus, report = result, result.report
     owned = not isinstance(project, Project)
     target = open_project(project)
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -193,8 +194,8 @@ class Corpus:
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents", tuple(self.documents))
         object.__setattr__(self, "segments", tuple(self.segments))
-        ids = [d.id for d in self.documents]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(d.id for d in self.documents)
+        duplicates = sorted(i for i, n in counts.items() if n > 1)
         if duplicates:
             raise ParameterError(
                 f"Document ids must be unique in a corpus. Got duplicates: {', '.join(duplicates)}."

@@ -285,9 +285,8 @@ class Project:
         """
         report: dict[str, list[str]] = {"added": [], "unchanged": [], "replaced": []}
         existing = dict(self._con.execute("SELECT id, content_hash FROM documents"))
-        segments_by_doc: dict[str, list[Segment]] = {}
-        for segment in corpus.segments:
-            segments_by_doc.setdefault(segment.document_id, []).append(segment)
+        added = now_iso()  # one time for the whole corpus: it lands in one transaction
+        document_rows: list[tuple[Any, ...]] = []
         with _transaction(self._con):
             position = self._con.execute(
                 "SELECT COALESCE(MAX(position), -1) + 1 FROM documents"
@@ -317,30 +316,33 @@ class Project:
                     report["replaced"].append(document.id)
                 else:
                     report["added"].append(document.id)
-                self._con.execute(
-                    "INSERT INTO documents (id, position, text, length, source, content_hash, "
-                    "attributes, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        document.id,
-                        position,
-                        document.text,
-                        len(document.text),  # SQLite's LENGTH() stops at a NUL character
-                        document.source,
-                        document.content_hash,
-                        json.dumps(dict(document.attributes), ensure_ascii=False),
-                        now_iso(),
-                    ),
-                )
+                document_rows.append((
+                    document.id,
+                    position,
+                    document.text,
+                    len(document.text),  # SQLite's LENGTH() stops at a NUL character
+                    document.source,
+                    document.content_hash,
+                    json.dumps(dict(document.attributes), ensure_ascii=False),
+                    added,
+                ))
                 position += 1
-                self._con.executemany(
-                    "INSERT INTO segments (document_id, kind, idx, start, end, speaker, role, "
-                    "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (s.document_id, s.kind, s.index, s.start, s.end, s.speaker, s.role,
-                         s.start_time, s.end_time)
-                        for s in segments_by_doc.get(document.id, ())
-                    ],
-                )
+            # one executemany per table, after the deletes: the fast way to insert many rows
+            self._con.executemany(
+                "INSERT INTO documents (id, position, text, length, source, content_hash, "
+                "attributes, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                document_rows,
+            )
+            stored = {row[0] for row in document_rows}
+            self._con.executemany(
+                "INSERT INTO segments (document_id, kind, idx, start, end, speaker, role, "
+                "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (s.document_id, s.kind, s.index, s.start, s.end, s.speaker, s.role,
+                     s.start_time, s.end_time)
+                    for s in corpus.segments if s.document_id in stored
+                ],
+            )
             kinds = {s.kind for s in corpus.segments}
             if len(kinds) == 1:
                 self._set_meta("unit", kinds.pop())

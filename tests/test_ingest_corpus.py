@@ -67,6 +67,18 @@ def test_one_encoding_for_every_file(tmp_path):
         load_corpus(tmp_path / "t", encoding="utf-8")
 
 
+def test_a_relative_folder_reads_the_same_files_in_the_same_order(study, monkeypatch):
+    absolute = load_corpus(study)
+    monkeypatch.chdir(study.parent)
+    relative = load_corpus(Path(study.name))
+    assert [d.id for d in relative.documents] == [d.id for d in absolute.documents]
+    assert relative.report.files_read == tuple(
+        p.relative_to(study.parent) for p in absolute.report.files_read)
+    monkeypatch.chdir(study)
+    assert [p.name for p in load_corpus(".").report.files_read] == [
+        "AP2_emma.txt", "AP10_gareth.txt", "AP03_marcus.md"]
+
+
 def test_not_recursive_and_explicit_files(study):
     corpus = load_corpus(study, recursive=False)
     assert "AP03_marcus" not in [d.id for d in corpus.documents]
@@ -190,6 +202,16 @@ def test_a_cases_file_inside_the_folder_is_not_read_as_a_document(tmp_path):
     cases = write(tmp_path / "t" / "cases.csv", "document,setting\na,x\n")
     corpus = load_corpus(tmp_path / "t", cases=cases, text_column="setting")
     assert [d.id for d in corpus.documents] == ["a"]
+
+
+def test_a_link_to_the_cases_file_inside_the_folder_is_not_read_either(tmp_path):
+    write(tmp_path / "t" / "a.txt", "Q: hi")
+    cases = write(tmp_path / "cases.csv", "document,setting\na,x\n")
+    (tmp_path / "t" / "cases.csv").symlink_to(cases)
+    write(tmp_path / "t" / "copy.csv", "document,setting\na,x\n")  # same text, other file
+    corpus = load_corpus(tmp_path / "t", cases=cases)
+    assert [d.id for d in corpus.documents] == ["a"]
+    assert [s.path.name for s in corpus.report.skipped] == ["copy.csv"]
 
 
 def test_survey_tables_give_several_documents_and_take_cases_by_file_stem(tmp_path):

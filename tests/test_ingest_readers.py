@@ -206,6 +206,28 @@ def test_files_that_are_not_text_are_refused_with_a_reason(tmp_path, data, messa
     assert str(caught.value).startswith(str(path))
 
 
+# Control characters are counted in the decoded text, but a file is only scanned when it
+# holds a control byte: every codec of the guess must agree with the byte count.
+@pytest.mark.parametrize(("text", "codec", "is_text"), [
+    ("Anna: café, and a bell \x07 once.", "utf-8", True),
+    ("Anna: café, and a bell \x07 once.", "cp1252", True),
+    ("Anna: \x81 is no cp1252 byte \x01\x02", "latin-1", True),
+    ("Anna: café " + "\x01\x1f\x7f" * 10, "utf-8", False),
+    ("Anna: café " + "\x01\x1f\x7f" * 10, "cp1252", False),
+    ("Anna: \x81" + "\x01\x08\x0e" * 10, "latin-1", False),
+    ("Anna: tabs\tand\x0bvertical\x0cfeeds\x1c\x1d are text", "utf-8", True),
+])
+def test_text_with_a_few_control_characters_is_read_and_full_of_them_is_refused(
+    tmp_path, text, codec, is_text
+):
+    path = write(tmp_path / "interview.txt", text.encode(codec))
+    if is_text:
+        assert read_document(path).text == text
+    else:
+        with pytest.raises(ReaderError, match="full of control characters"):
+            read_document(path)
+
+
 def test_missing_file_folder_and_unsupported_suffix(tmp_path):
     with pytest.raises(ReaderError, match="does not exist") as caught:
         read_document(tmp_path / "nope.txt")

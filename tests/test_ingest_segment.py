@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qualcode.errors import ParameterError
-from qualcode.ingest import segment_turns, sentence_spans
+from qualcode.ingest import Turn, segment_turns, sentence_spans
 from qualcode.ingest.turns import parse_turns
 from qualcode.model import Document
 
@@ -89,6 +89,15 @@ def test_sentence_segments_keep_speaker_and_handle_abbreviations():
 ])
 def test_sentence_splitter(text, sentences):
     assert [text[s:e] for s, e in sentence_spans(text)] == sentences
+
+
+@pytest.mark.parametrize("unit", ["turns", "paragraphs", "sentences"])
+@pytest.mark.parametrize(("start", "end"), [(0, 99), (5, 3), (-2, 4)])
+def test_a_turn_outside_the_text_is_a_parameter_error(unit, start, end):
+    # segment_turns checks each turn once (its pieces lie inside it)
+    document = Document("d", "Anna: Hello there. Fine.")
+    with pytest.raises(ParameterError, match=r"A turn in document 'd' must satisfy 0 <= "):
+        segment_turns(document, [Turn(start, end, "Anna", "participant")], unit)
 
 
 def test_unknown_unit_is_a_parameter_error():

@@ -63,6 +63,20 @@ def test_reingesting_the_same_text_is_a_no_op_and_changed_text_is_refused(
     assert project.segments("d1")[0].text == "different words"
 
 
+def test_one_corpus_can_add_keep_and_replace_documents_at_once(project: Project) -> None:
+    kept = project.segments("d2")
+    corpus = make_corpus({"d3": "Anna: first new\nBen: second", "d1": "Anna: replaced",
+                          "d2": project.documents["d2"].text, "d4": "Ben: last"})
+    assert project.add_corpus(corpus, replace=True) == {
+        "added": ["d3", "d4"], "unchanged": ["d2"], "replaced": ["d1"]}
+    assert project.documents.ids == ["d2", "d3", "d1", "d4"]
+    assert project.segments("d2") == kept
+    assert [(s.document_id, s.index, s.text) for s in project.segments()] == [
+        ("d2", 0, "Tell me more."), ("d2", 1, "We went because of attendance."),
+        ("d3", 0, "first new"), ("d3", 1, "second"), ("d1", 0, "replaced"), ("d4", 0, "last"),
+    ]
+
+
 def test_replacing_a_coded_document_is_refused(project: Project) -> None:
     project.add_codings([Coding("d1", 0, 3, "attendance", "me")])
     with pytest.raises(ProjectError, match="has 1 codings"):

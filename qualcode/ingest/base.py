@@ -87,14 +87,16 @@ class ParsedSource:
         object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
         object.__setattr__(self, "notes", tuple(self.notes))
         previous_end = 0
+        length = len(self.text)
+        roles = (None, *ROLES)
         for turn in self.turns:
-            if not previous_end <= turn.start <= turn.end <= len(self.text):
+            if not previous_end <= turn.start <= turn.end <= length:
                 raise ParameterError(
                     f"Turns of '{self.id}' must be ordered, non-overlapping spans of its "
                     f"text. Got {turn.start}-{turn.end} after one ending at {previous_end} "
-                    f"(text length {len(self.text)})."
+                    f"(text length {length})."
                 )
-            if turn.role not in (None, *ROLES):
+            if turn.role not in roles:
                 raise ParameterError(
                     f"The 'role' of a turn must be 'interviewer', 'participant' or None. "
                     f"Got {turn.role!r} instead."
@@ -176,7 +178,12 @@ def supported_suffixes() -> tuple[str, ...]:
 def reader_for(path: str | PathLike[str]) -> ReaderInfo | None:
     """The reader registered for this path's suffix (case-insensitive), or None."""
     _load_builtin_readers()
-    return _READERS.get(Path(path).suffix.lower())
+    return _READERS.get(_as_path(path).suffix.lower())
+
+
+def _as_path(path: str | PathLike[str]) -> Path:
+    # Path(path) parses a Path over again: a cost that shows over thousands of files
+    return path if isinstance(path, Path) else Path(path)
 
 
 def known_options() -> frozenset[str]:
@@ -190,6 +197,8 @@ def known_options() -> frozenset[str]:
 
 def check_options(options: Mapping[str, Any], where: str) -> None:
     """Raise :class:`ParameterError` for an option no reader accepts (a typo)."""
+    if not options:
+        return
     unknown = sorted(set(options) - known_options())
     if unknown:
         import difflib
@@ -211,7 +220,7 @@ def _load_builtin_readers() -> None:
 
 def read_bytes(path: str | PathLike[str], *, limit: int | None = None) -> bytes:
     """The bytes of a file, or a :class:`ReaderError` that says what is wrong with the path."""
-    file = Path(path)
+    file = _as_path(path)
     try:
         with file.open("rb") as handle:
             data = handle.read() if limit is None else handle.read(limit)
@@ -269,7 +278,7 @@ def read_documents(
     ``text_column=``, ``id_column=``, ``attribute_columns=``, ``sheet=`` (survey tables).
     Options a reader does not use are ignored; an option no reader knows is an error.
     """
-    file = Path(path)
+    file = _as_path(path)
     check_options(options, "read_document()")
     check_file(file)
     info = reader_for(file)

@@ -90,14 +90,14 @@ def _note(note: str, files: list[str]) -> str:
     return f"{note} ({shown})"
 
 
-def _natural_key(path: Path) -> list[Any]:
+def _natural_key(path: str) -> list[Any]:
     # "AP2" before "AP10"
     return [int(part) if part.isdigit() else part.casefold()
-            for part in re.split(r"(\d+)", str(path))]
+            for part in re.split(r"(\d+)", path)]
 
 
-def _hidden(path: Path) -> bool:
-    return path.name.startswith((".", "~$"))  # dotfiles, Office lock files
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "~$"))  # dotfiles, Office lock files
 
 
 def _walk(folder: Path, recursive: bool) -> list[Path]:
@@ -106,16 +106,21 @@ def _walk(folder: Path, recursive: bool) -> list[Path]:
     for root, folders, files in os.walk(folder):
         # pruning in place keeps os.walk out of .git and the like (and of every subfolder
         # when not recursive); symbolic links to folders are not followed
-        folders[:] = [] if not recursive else [f for f in folders if not _hidden(Path(f))]
-        found.extend(Path(root) / name for name in files if not _hidden(Path(name)))
-    return sorted(found, key=lambda p: _natural_key(p.relative_to(folder)))
+        folders[:] = [] if not recursive else [f for f in folders if not _hidden(f)]
+        found.extend(os.path.join(root, name) for name in files if not _hidden(name))
+    # paths as strings until sorted (Path objects are slow to make by the thousand);
+    # os.walk's paths all start with the folder's, so cutting it off gives the relative path
+    folder_prefix = len(os.path.join(folder, ""))
+    found.sort(key=lambda path: _natural_key(path[folder_prefix:]))
+    return [Path(path) for path in found]
 
 
 def _same_file(a: Path, b: Path | None) -> bool:
     if b is None:
         return False
     try:
-        return a.resolve() == b.resolve()
+        # different inodes settle it without resolving every path of a large folder
+        return os.path.samestat(a.stat(), b.stat()) and a.resolve() == b.resolve()
     except OSError:
         return False
 

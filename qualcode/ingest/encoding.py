@@ -43,6 +43,7 @@ _SIGNATURES = (
 )
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])  # the same, as bytes
 _NON_SPACE = re.compile(r"\S")
 _SAMPLE = 64 * 1024
 
@@ -145,9 +146,15 @@ def _detect(data: bytes, where: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             # cp1252 leaves five bytes undefined; Latin-1 decodes anything
             text, used = data.decode("latin-1"), "latin-1"
-    if _looks_binary(text):
+    # UTF-8, cp1252 and Latin-1 decode a control byte to the same control character and
+    # no other byte to one, so a file without such bytes needs no scan of its text.
+    if _has_control_bytes(data) and _looks_binary(text):
         raise _not_text(where, "binary data (it is full of control characters)")
     return text, used
+
+
+def _has_control_bytes(data: bytes) -> bool:
+    return any(byte in data for byte in _CONTROL_BYTES)  # each "in" is one memchr
 
 
 def _looks_binary(text: str) -> bool:

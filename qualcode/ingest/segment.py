@@ -1,8 +1,9 @@
 """Cut a document's turns into segments: turns, paragraphs or sentences.
 
-Every segment is a :class:`~qualcode.model.Segment` made with ``Segment.of`` (so its text
-is ``document.text[start:end]``), inside one turn, without the speaker label or the
-whitespace around it, and carries the turn's speaker and role. Segments of a document are
+Every segment is a :class:`~qualcode.model.Segment` whose text is
+``document.text[start:end]`` (as ``Segment.of`` makes it; the turn's bounds are checked
+once, for all its pieces), inside one turn, without the speaker label or the whitespace
+around it, and carries the turn's speaker and role. Segments of a document are
 ordered, do not overlap, and are numbered 0, 1, 2, ... A paragraph or sentence keeps the
 turn's start time if it opens the turn and its end time if it closes it (times inside a
 turn are not known).
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from qualcode.errors import parameter_error
 from qualcode.ingest.base import Turn
 from qualcode.ingest.turns import paragraph_break, paragraph_spans
-from qualcode.model import Document, Segment
+from qualcode.model import Document, Segment, check_span
 
 __all__ = ["UNITS", "normalise_unit", "segment_turns", "sentence_spans"]
 
@@ -135,6 +136,9 @@ def segment_turns(document: Document, turns: Iterable[Turn], unit: str = "turns"
     separator = paragraph_break(text) if kind != "turn" else None
     segments: list[Segment] = []
     for turn in turns:
+        # a corpus has hundreds of thousands of segments: check the turn once, not each
+        # piece of it (pieces lie inside their turn), and slice the text directly
+        check_span(document.id, len(text), turn.start, turn.end, "turn")
         if kind == "turn":
             pieces = [(turn.start, turn.end)]
         else:
@@ -143,10 +147,9 @@ def segment_turns(document: Document, turns: Iterable[Turn], unit: str = "turns"
                 pieces = [span for p in pieces for span in sentence_spans(text, p[0], p[1])]
         last = len(pieces) - 1
         for i, (start, end) in enumerate(pieces):
-            segments.append(Segment.of(
-                document, start, end, kind=kind, index=len(segments), speaker=turn.speaker,
-                role=turn.role,
-                start_time=turn.start_time if i == 0 else None,
-                end_time=turn.end_time if i == last else None,
+            segments.append(Segment(
+                document.id, start, end, text[start:end], kind, len(segments), turn.speaker,
+                turn.role, turn.start_time if i == 0 else None,
+                turn.end_time if i == last else None,
             ))
     return segments
