@@ -90,6 +90,7 @@ OPEN_CODER = "open-coding"  # coder name and method of the codings open coding s
 FORMAT = "qualcode-candidates"
 FORMAT_VERSION = 1
 STATUSES = ("open", "accepted", "discarded", "merged", "split")
+INTERVIEWER_MODES = ("context", "separate", "include")
 COVERED_SHARE = 0.5        # covered when half a candidate's segments carry accepted codings
 COVERED_SIMILARITY = 0.45  # ... or when a code's description is this close to its centroid
 _QUOTES = 5
@@ -259,6 +260,8 @@ class CandidateSet:
         active = len(self.active)
         line = (f"{active} candidate{'s' if active != 1 else ''} from {self.n_segments} "
                 f"{self.unit} segments in {self.n_documents} documents, by {how}")
+        if p.get("interviewer") == "separate":
+            line += "; the interviewer's segments as a candidate of their own"
         if self.unassigned:
             line += f"; {self.unassigned} segments in no candidate"
         return line + "."
@@ -594,8 +597,8 @@ def candidates(
     seed: int = 0,
     unit: str | None = None,
     context: float = 1.0,
-    include_interviewer: bool = False,
-    cluster: str = "kmeans",
+    interviewer: str = "context",
+    cluster: str = "ward",
     documents: Sequence[str] | None = None,
     model: str | None = None,
     save: bool = True,
@@ -607,16 +610,25 @@ def candidates(
     project : a :class:`~qualcode.project.Project` or the path of one.
     min_size : the fewest segments a candidate may hold (default 10).
     n_candidates : how many topics to look for (default: about ``sqrt(segments / 6)``;
-        k-means only).
-    seed : the same seed gives the same candidates.
+        Ward and k-means only).
+    seed : the same seed gives the same candidates (Ward, the default clustering, has no
+        random start: other seeds give much the same candidates).
     unit : which segments: ``turn``, ``paragraph`` or ``sentence`` (default: the
         project's unit). Sentences or paragraphs give tighter candidates than long turns.
     context : how much a segment's surroundings (the question it answers, its neighbours
-        in the same turn) count when grouping it, from 0 (its words alone) upwards.
-    include_interviewer : also group the interviewer's segments; by default only what
-        participants said. Unlabelled prompts in labelled documents (task headings) are
-        used as context, never grouped.
-    cluster : ``kmeans`` (default), ``hdbscan`` or ``umap-hdbscan``; see
+        in the same turn) count when grouping it, from 0 (its words alone) upwards. In a
+        think-aloud protocol the question is the task prompt being worked on (an
+        unlabelled heading such as "3.a Please explain your choices").
+    interviewer : what becomes of the interviewer's segments. ``context`` (default): only
+        what participants said is grouped; the interviewer's questions are context for
+        the answers. ``separate``: the same, and the interviewer's segments make one
+        candidate of their own (source ``interviewer``), never mixed with the
+        participants' (for a think-aloud study, whose moderator mostly steps in to help:
+        the interventions are worth coding as such; split the candidate to see their
+        kinds). ``include``: the interviewer's segments are grouped with the
+        participants'. Unlabelled prompts in labelled documents (task headings) are used
+        as context, never grouped.
+    cluster : ``ward`` (default), ``kmeans``, ``hdbscan`` or ``umap-hdbscan``; see
         :mod:`qualcode.coders.topics`.
     documents : only these documents (default: all).
     model : the sentence-transformers model (default ``all-MiniLM-L6-v2``, offline).
@@ -640,6 +652,9 @@ def candidates(
     if isinstance(context, bool) or not isinstance(context, (int, float)) or not (
             0 <= context <= 10):
         raise parameter_error("context", where, "a number in [0, 10]", context)
+    if interviewer not in INTERVIEWER_MODES:
+        raise parameter_error("interviewer", where, f"one of {', '.join(INTERVIEWER_MODES)}",
+                              interviewer)
     if cluster not in topics.CLUSTER_METHODS:
         raise parameter_error("cluster", where,
                               f"one of {', '.join(topics.CLUSTER_METHODS)}", cluster)
@@ -654,8 +669,8 @@ def candidates(
     try:
         return _make_candidates(
             target, min_size=min_size, n_candidates=n_candidates, seed=seed, unit=unit,
-            context=float(context), include_interviewer=include_interviewer,
-            cluster=cluster, documents=documents, model=model, save=save)
+            context=float(context), interviewer=interviewer, cluster=cluster,
+            documents=documents, model=model, save=save)
     finally:
         if owned:
             target.close()
@@ -684,19 +699,22 @@ def _eligible(segments: Sequence[Segment], include_interviewer: bool) -> list[in
 
 
 def _make_candidates(project: Project, *, min_size: int, n_candidates: int | None,
-                     seed: int, unit: str | None, context: float, include_interviewer: bool,
+                     seed: int, unit: str | None, context: float, interviewer: str,
                      cluster: str, documents: Sequence[str] | None, model: str,
                      save: bool) -> CandidateSet:
     from qualcode.coders import topics
 
     kind = unit or project.unit
     segments = list(project.segments(document=documents, kind=kind))
-    rows = _eligible(segments, include_interviewer)
+    rows = _eligible(segments, interviewer == "include")
+    # The interviewer's own candidate (interviewer="separate"): never clustered.
+    asides = ([i for i, s in enumerate(segments) if s.role == "interviewer" and s.text.strip()]
+              if interviewer == "separate" else [])
     if not rows:
         if segments:
             raise ParameterError(
                 f"{project.path} has no participant segments to find candidates in; pass "
-                "include_interviewer=True (--include-interviewer) to use the interviewer's.")
+                "interviewer='include' (--interviewer include) to use the interviewer's.")
         if len(project.documents) and kind != project.unit:
             raise ParameterError(
                 f"{project.path} holds no {kind} segments: it was ingested by "
@@ -705,29 +723,33 @@ def _make_candidates(project: Project, *, min_size: int, n_candidates: int | Non
         raise ParameterError(
             f"{project.path} has no segments to find candidates in; ingest transcripts "
             "first.")
-    document_ids = list(dict.fromkeys(segments[i].document_id for i in rows))
+    document_ids = list(dict.fromkeys(segments[i].document_id for i in (*rows, *asides)))
     params: dict[str, Any] = {
         "min_size": min_size, "n_candidates": n_candidates, "seed": seed,
-        "context": context, "include_interviewer": include_interviewer,
-        "cluster": cluster, "model": model,
+        "context": context, "interviewer": interviewer, "cluster": cluster, "model": model,
         "documents": list(documents) if documents is not None else None,
     }
     wanted_documents = set(document_ids)
     attributes = {d.id: d.attributes for d in project.documents if d.id in wanted_documents}
-    chosen = [segments[i] for i in rows]
+    chosen = [segments[i] for i in (*rows, *asides)]
     texts = [s.text for s in chosen]
     message = ""
     vectors = None
     if topics.can_model(len(rows), min_size):
         vectors, grouped = _embed_context(project, segments, rows, context, model)
         fitted = topics.TopicModel(n_topics=n_candidates, min_size=min_size, seed=seed,
-                                   cluster=cluster).fit(texts, grouped)
+                                   cluster=cluster).fit(texts[: len(rows)], grouped)
         import numpy as np
 
         groups = [
             (np.flatnonzero(fitted.labels_ == t).tolist(), [w for w, _ in fitted.keywords_[t]])
             for t in range(fitted.n_topics_)
         ]
+        if asides:
+            from qualcode.coders.embeddings import embed
+
+            vectors = np.concatenate([vectors, embed(
+                [segments[i].text for i in asides], model=model, cache=project)])
         method = "topics"
     else:
         method = "phrases"
@@ -735,22 +757,26 @@ def _make_candidates(project: Project, *, min_size: int, n_candidates: int | Non
             f"Only {len(rows)} segments: too few for topic modelling (it needs at least "
             f"{max(topics.MIN_SEGMENTS, 2 * min_size)} with min_size={min_size}), so these "
             "candidates are noun phrases that two or more segments share.")
-        phrases = topics.noun_phrases(texts)
+        phrases = topics.noun_phrases(texts[: len(rows)])
         groups = [(members, [phrase]) for phrase, members in topics.phrase_groups(phrases)]
         if not groups:
             message += " No noun phrase is shared by two segments: there are no candidates."
-    built = _describe_groups(chosen, texts, groups, vectors, attributes,
-                             source="topics" if method == "topics" else "phrases")
+    sources = ["topics" if method == "topics" else "phrases"] * len(groups)
+    if len(asides) >= (min_size if method == "topics" else 2):
+        groups.append((list(range(len(rows), len(chosen))),
+                       _interviewer_keywords(texts, len(rows), groups)))
+        sources.append("interviewer")
+    built = _describe_groups(chosen, texts, groups, vectors, attributes, source=sources)
     centres = None
     if vectors is not None:
         centres = {c.id: vectors[members].mean(axis=0)
                    for c, (members, _) in zip(built, groups, strict=True)}
         built = _with_themes(built, centres)
-    unassigned = len(rows) - sum(c.size for c in built)
+    unassigned = len(chosen) - sum(c.size for c in built)
     found = CandidateSet(
         candidates=tuple(built), project=str(project.path),
         fingerprint=_fingerprint(project, kind, params["documents"] or project.documents.ids),
-        unit=kind, method=method, params=params, n_segments=len(rows),
+        unit=kind, method=method, params=params, n_segments=len(chosen),
         n_documents=len(document_ids), unassigned=unassigned, message=message,
         codebook_version=_current_version(project),
     )
@@ -761,6 +787,20 @@ def _make_candidates(project: Project, *, min_size: int, n_candidates: int | Non
     return found
 
 
+def _interviewer_keywords(texts: Sequence[str], first: int,
+                          groups: Sequence[tuple[list[int], list[str]]]) -> list[str]:
+    """c-TF-IDF keywords of the interviewer's segments (``texts[first:]``) against the
+    participants' candidates."""
+    from qualcode.coders import topics
+
+    own = [topics.keyword_text(t) for t in texts[first:]]
+    others = [[topics.keyword_text(texts[i]) for i in members] for members, _ in groups]
+    try:
+        return [w for w, _ in topics.ctfidf_keywords([own, *others])[0]]
+    except DependencyError:  # no BERTopic (a corpus too small to model): a label only
+        return []
+
+
 def _with_themes(built: Sequence[Candidate], centres: Mapping[str, np.ndarray]
                  ) -> list[Candidate]:
     """Group candidates close in meaning into themes (average-linkage clustering of their
@@ -768,8 +808,8 @@ def _with_themes(built: Sequence[Candidate], centres: Mapping[str, np.ndarray]
 
     Themes are suggestions for axial coding: merge the candidates of a theme, or accept
     them as codes under one theme code. On the swj2022 study, matching human codes to the
-    candidates *and* their themes recovers about half of the codes, against a quarter for
-    the candidates alone (see ``benchmarks/bench_opencoding.py``)."""
+    candidates *and* their themes recovers about half of the codes, against about a third
+    for the candidates alone (see ``benchmarks/bench_opencoding.py``)."""
     if len(built) < 4:
         return list(built)
     import numpy as np
@@ -821,10 +861,11 @@ def _embed_context(project: Project, segments: Sequence[Segment], rows: Sequence
 
 def _describe_groups(segments: Sequence[Segment], texts: Sequence[str],
                      groups: Sequence[tuple[list[int], list[str]]], vectors: np.ndarray | None,
-                     attributes: Mapping[str, Mapping[str, str]], *, source: str,
-                     first_id: int = 1, others: Sequence[Sequence[str]] = ()
-                     ) -> list[Candidate]:
-    """Candidates for groups of rows: scores, quotes, noun phrases and a label each."""
+                     attributes: Mapping[str, Mapping[str, str]], *,
+                     source: str | Sequence[str], first_id: int = 1,
+                     others: Sequence[Sequence[str]] = ()) -> list[Candidate]:
+    """Candidates for groups of rows: scores, quotes, noun phrases and a label each.
+    ``source`` is every candidate's source, or one per group."""
     import numpy as np
 
     from qualcode.coders import topics
@@ -863,6 +904,9 @@ def _describe_groups(segments: Sequence[Segment], texts: Sequence[str],
         counted = Counter(p for i in central for p in set(phrases_of[i]))
         phrases = [p for p, n in counted.most_common(8) if n >= 2 or len(members) < 4]
         label = topics.readable_label(keywords, [p for i in central for p in phrases_of[i]])
+        kind = source if isinstance(source, str) else source[k]
+        if kind == "interviewer":
+            label = f"Interviewer's turns: {label[:1].lower()}{label[1:]}"
         labels_used[label] += 1
         if labels_used[label] > 1:  # two candidates, one label: tell them apart
             extra = next((w for w in keywords if w.lower() not in label.lower()), None)
@@ -873,7 +917,7 @@ def _describe_groups(segments: Sequence[Segment], texts: Sequence[str],
             scores=tuple(round(float(x), 4) for x in scores),
             keywords=tuple(keywords[:10]), phrases=tuple(phrases),
             quotes=tuple(_quote(segments[i], attributes, sim) for i, sim in quotes),
-            source=source,
+            source=kind,
         ))
     return out
 

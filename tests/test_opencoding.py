@@ -240,6 +240,67 @@ def test_candidates_close_in_meaning_share_a_theme(tmp_path, offline, monkeypatc
     project.close()
 
 
+def interviewer_keys(project: Project) -> set[tuple[str, int, int]]:
+    return {s.key for s in project.segments() if s.role == "interviewer"}
+
+
+def test_by_default_ward_groups_and_the_interviewer_is_context(study) -> None:
+    found = find(study)
+    asked = interviewer_keys(study)
+    assert len(asked) == 3 and found.n_segments == 27
+    assert not asked & {k for c in found for k in c.segments}
+    assert found.params["interviewer"] == "context" and found.params["cluster"] == "ward"
+
+
+def test_separate_gives_the_interviewer_one_candidate_of_their_own(study) -> None:
+    found = find(study, interviewer="separate")
+    asked = interviewer_keys(study)
+    own = [c for c in found if c.source == "interviewer"]
+    assert len(own) == 1 and set(own[0].segments) == asked
+    assert own[0].label.startswith("Interviewer's turns")
+    assert "interviewer's segments as a candidate of their own" in found.summary()
+    assert own[0].quotes and own[0].keywords and "visit" in own[0].keywords
+    assert found.n_segments == 30 and found.unassigned == 0
+    for candidate in found:  # the participants' candidates are as before, and pure
+        if candidate is not own[0]:
+            assert not asked & set(candidate.segments)
+            assert len({theme_of(study, key) for key in candidate.segments}) == 1
+    # fewer of the interviewer's segments than min_size: no candidate for them
+    assert not [c for c in find(study, interviewer="separate", min_size=4)
+                if c.source == "interviewer"]
+
+
+def test_include_groups_the_interviewer_with_the_participants(study) -> None:
+    found = find(study, interviewer="include", n_candidates=4)
+    grouped = {k for c in found for k in c.segments}
+    assert found.n_segments == 30 and interviewer_keys(study) <= grouped
+    assert all(c.source == "topics" for c in found)
+
+
+@pytest.mark.parametrize("cluster", ["ward", "kmeans"])
+def test_each_clustering_recovers_the_planted_topics(study, cluster) -> None:
+    found = find(study, cluster=cluster)
+    assert len(found) == 3
+    for candidate in found:
+        assert len({theme_of(study, key) for key in candidate.segments}) == 1
+
+
+def test_ward_above_its_exact_limit_follows_a_neighbour_graph(monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 8) * 5
+    vectors = np.concatenate([c + rng.normal(0, 0.3, (20, 8)) for c in centres])
+    texts = [f"{word} {word}s here" for word in ("tea", "dog", "school") for _ in range(20)]
+    exact = topics.TopicModel(n_topics=3, min_size=5).fit(texts, vectors).labels_
+    monkeypatch.setattr(topics, "WARD_EXACT_LIMIT", 10)
+    model = topics.TopicModel(n_topics=3, min_size=5)
+    sparse = model.fit(texts, vectors).labels_
+    assert model._models(60, 8)[1].exact is False
+    for labels in (exact, sparse):
+        assert sorted(np.bincount(labels).tolist()) == [20, 20, 20]
+        assert len({tuple(labels[k * 20:(k + 1) * 20]) for k in range(3)}) == 3
+        assert all(len(set(labels[k * 20:(k + 1) * 20])) == 1 for k in range(3))
+
+
 def test_candidates_are_deterministic_for_a_seed(study) -> None:
     first = find(study, seed=3, context=0.5, save=False).to_dict()
     second = find(study, seed=3, context=0.5, save=False).to_dict()
@@ -288,6 +349,8 @@ def test_a_project_without_segments_is_a_clear_error(tmp_path, offline) -> None:
     ({"seed": "0"}, "'seed' parameter"),
     ({"context": -1}, "'context' parameter"),
     ({"cluster": "lda"}, "'cluster' parameter"),
+    ({"interviewer": "moderator"}, "'interviewer' parameter of candidates() must be one of "
+                                   "context, separate, include"),
     ({"n_candidates": 1}, "'n_candidates' parameter"),
     ({"unit": "page"}, "'unit' parameter"),
     ({"unit": "sentences"}, "ingested by turn"),

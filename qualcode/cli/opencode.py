@@ -43,10 +43,12 @@ def open_code(
     context: Annotated[float, typer.Option(
         help="Weight of a segment's question and neighbours when grouping (0: its words "
              "alone).")] = 1.0,
-    include_interviewer: Annotated[bool, typer.Option(
-        "--include-interviewer", help="Also group what the interviewer said.")] = False,
+    interviewer: Annotated[str, typer.Option(
+        help="The interviewer's segments: context (default: only context for the answers), "
+             "separate (also one candidate of their own, e.g. a think-aloud moderator's "
+             "interventions) or include (grouped with the participants').")] = "context",
     cluster: Annotated[str, typer.Option(
-        help="kmeans (default), hdbscan or umap-hdbscan.")] = "kmeans",
+        help="ward (default), kmeans, hdbscan or umap-hdbscan.")] = "ward",
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace report files already in --out.")] = False,
     json_: JsonOpt = False,
@@ -61,7 +63,7 @@ def open_code(
     with nullcontext() if json_ else console.status("Finding candidate codes..."):
         found = find_candidates(
             project, min_size=min_size, n_candidates=candidates, seed=seed, unit=unit,
-            context=context, include_interviewer=include_interviewer, cluster=cluster)
+            context=context, interviewer=interviewer, cluster=cluster)
     written = found.write_report(out, overwrite=overwrite) if out is not None else {}
     if json_:
         print_json({**found.to_summary_dict(), "saved": str(candidates_path(project)),
