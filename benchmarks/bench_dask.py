@@ -12,7 +12,8 @@ coders, on a LocalCluster of 1 and 2 workers, against one process.
    workers, against ``code_project`` in one process and the model's own ``encode``.
 
 Each run reports segments per second for the coding phase and for the whole call, and
-where the time went (reading segments, fitting, starting the cluster, coding, closing).
+where the time went (planning the partitions, fitting, starting the cluster, coding (of
+which storing), closing).
 
 Run from the project root::
 
@@ -118,8 +119,9 @@ def dask_runs(path: Path, method: str, workers: list[int], partition_size: int,
     for n in workers:
         copy = fresh_copy(path, f"{method}-{n}w")
         started_load = load()
-        run = code_project_dask(copy, method, workers=n, partition_size=partition_size,
-                                progress=False, **params)
+        with CpuMeter() as cpu:
+            run = code_project_dask(copy, method, workers=n, partition_size=partition_size,
+                                    progress=False, **params)
         coding = run.phases["code"]
         out.append({
             "method": method, "workers": n, "segments": run.segments, "stored": run.stored,
@@ -127,6 +129,9 @@ def dask_runs(path: Path, method: str, workers: list[int], partition_size: int,
                                                          run.phases.items()},
             "coding_per_second": round(run.segments / coding),
             "overall_per_second": round(run.segments / run.seconds),
+            "cpu_seconds": {"client": round(cpu.own, 1), "cluster": round(cpu.children, 1)},
+            "per_cpu_second": round(run.segments / (cpu.own + cpu.children)),
+            "workers_read": run.workers_read,
             "partition_size": partition_size, "load": max(started_load, load()),
         })
         print(f"  {method}, {n} worker(s): {out[-1]}", flush=True)
@@ -134,23 +139,71 @@ def dask_runs(path: Path, method: str, workers: list[int], partition_size: int,
     return out
 
 
+class CpuMeter:
+    """CPU seconds this process (``own``: the client and, for a LocalCluster, its
+    scheduler) and its child processes (``children``: nannies and workers) use inside the
+    ``with`` block. On a shared machine the wall-clock time depends on what else runs;
+    the CPU time much less. Children are sampled every 0.2 s, so a process that ends
+    loses what it used after its last sample."""
+
+    def __enter__(self) -> CpuMeter:
+        import threading
+
+        import psutil
+
+        self.me = psutil.Process()
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.started = time.process_time()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self.stop.wait(0.2):
+            for child in self.me.children(recursive=True):
+                try:
+                    times = child.cpu_times()
+                except psutil.Error:  # it ended meanwhile
+                    continue
+                self.seen[child.pid] = times.user + times.system
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.own = time.process_time() - self.started
+        self.children = sum(self.seen.values())
+
+
 def in_process_suggest(path: Path, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The baseline: the fitted coder's suggest over every segment, in this process."""
+    """The baseline: the fitted coder's suggest over every segment, in this process
+    (segments read as the Dask workers read them)."""
     from qualcode.coders import get_coder
-    from qualcode.engine.dask import _read_segments
+    from qualcode.engine.dask import _FileSource, _plan, _read_partition
+    from qualcode.model import Segment
     from qualcode.project import Project
 
     with Project.open(path) as project:
         started = time.perf_counter()
-        segments = _read_segments(project, project.documents.ids, everything=True)
+        source = _FileSource(str(path), project.unit, method)
+        rows = project._con.execute("SELECT rowid, id FROM documents ORDER BY position")
+        segments = [Segment(*row)
+                    for partition in _plan(project, list(rows), None, project.unit, 10**9)
+                    for row in _read_partition(project._con,
+                                               source._replace(rowids=partition.rowids))[0]]
         read = time.perf_counter() - started
         coder = get_coder(method, **params).fit(project)
         started = time.perf_counter()
+        cpu = time.process_time()
         suggestions = coder.suggest(segments)
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     return {"segments": len(segments), "suggestions": len(suggestions),
             "read_seconds": round(read, 1), "suggest_seconds": round(seconds, 1),
-            "per_second": round(len(segments) / seconds), "load": load()}
+            "per_second": round(len(segments) / seconds),
+            "per_cpu_second": round(len(segments) / cpu), "load": load()}
 
 
 def single_process_semantic(path: Path) -> dict[str, Any]:
@@ -185,9 +238,14 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "- LocalCluster, one thread per worker process; load = the 1-minute load average "
         "(2 cores, shared with other work).",
         "",
-        "| coder | segments | engine | coding seg/s | whole call seg/s | seconds (read / "
-        "fit / cluster / code (of which store) / close) | load |",
-        "|---|---|---|---|---|---|---|",
+        "- CPU seg/s: segments per CPU-second of every process of the run (client, "
+        "scheduler, nannies, workers), which a shared machine disturbs far less than the "
+        "wall clock.",
+        "",
+        "| coder | segments | engine | coding seg/s | whole call seg/s | CPU seg/s (CPU s: "
+        "client / cluster) | seconds (plan / fit / cluster / code (of which store) / close) "
+        "| load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for method in ("rules", "semantic"):
         entry = results.get(method)
@@ -196,21 +254,23 @@ def markdown(results: dict[str, Any], command: str) -> str:
         base = entry["single"]
         if method == "rules":
             lines.append(f"| rules | {base['segments']:,} | one process, `suggest` only | "
-                         f"{fmt(base['per_second'])} | - | read {base['read_seconds']} | "
-                         f"{base['load']} |")
+                         f"{fmt(base['per_second'])} | - | {fmt(base['per_cpu_second'])} | "
+                         f"read {base['read_seconds']} | {base['load']} |")
         else:
             lines.append(f"| semantic | {base['segments']:,} | one process, `code_project` "
-                         f"| - | {fmt(base['per_second'])} | {base['seconds']} | "
+                         f"| - | {fmt(base['per_second'])} | - | {base['seconds']} | "
                          f"{base['load']} |")
             lines.append(f"| semantic | {base['segments']:,} | model.encode of the answers "
-                         f"alone | {fmt(base['encode_per_second'])} texts/s | - | "
+                         f"alone | {fmt(base['encode_per_second'])} texts/s | - | - | "
                          f"{base['encode_responses_seconds']} | {base['load']} |")
         for r in entry["dask"]:
             p = r["phases"]
-            split = " / ".join(str(p.get(k, "-")) for k in ("read", "fit", "cluster", "code",
+            split = " / ".join(str(p.get(k, "-")) for k in ("plan", "fit", "cluster", "code",
                                                               "store", "close"))
+            cpu = r["cpu_seconds"]
             lines.append(f"| {method} | {r['segments']:,} | Dask, {r['workers']} worker(s) | "
                          f"{fmt(r['coding_per_second'])} | {fmt(r['overall_per_second'])} | "
+                         f"{fmt(r['per_cpu_second'])} ({cpu['client']} / {cpu['cluster']}) | "
                          f"{split} | {r['load']} |")
     if NOTES:
         lines.append("")

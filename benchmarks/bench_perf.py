@@ -185,6 +185,18 @@ def bench_ingest(args: argparse.Namespace) -> list[Row]:
 
 
 # -- rules ------------------------------------------------------------------------------------
+def best_wall_and_cpu(runs: int, work: Callable[[], Any]) -> tuple[float, float]:
+    """The best wall-clock and the best CPU time (this process's) of ``runs`` runs: on a
+    shared machine the CPU time says what the code costs, the wall clock what was seen."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        started, cpu = time.perf_counter(), time.process_time()
+        work()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
 def bench_rules(args: argparse.Namespace) -> list[Row]:
     from qualcode.codebook import load_codebook
     from qualcode.coders.rules import RulesCoder
@@ -211,15 +223,17 @@ def bench_rules(args: argparse.Namespace) -> list[Row]:
             document = Document(f"d{i}", text)
             segments.append(Segment.of(document, 0, len(text), kind="paragraph"))
         cold = best_of(1, lambda s=segments: coder.suggest(s))
-        warm = best_of(args.runs, lambda s=segments: coder.suggest(s))
+        warm, warm_cpu = best_wall_and_cpu(args.runs, lambda s=segments: coder.suggest(s))
         regex = best_of(args.runs, lambda t=texts: [baseline.findall(x) for x in t])
         mean = sum(map(len, texts)) / len(texts)
         out.append(row(
             "rules", f"RulesCoder.suggest, {len(texts):,} {name} (mean {mean:.0f} chars), "
-            "warm", len(texts) / warm, "segments/s", baseline=len(texts) / regex,
+            f"warm ({len(texts) / warm_cpu:,.0f}/s of CPU time)", len(texts) / warm,
+            "segments/s", baseline=len(texts) / regex,
             baseline_name="compiled regex", target=">= 50,000/s",
             met=len(texts) / warm >= 50_000, higher_is_better=True,
-            cold_per_second=round(len(texts) / cold)))
+            cold_per_second=round(len(texts) / cold),
+            cpu_per_second=round(len(texts) / warm_cpu)))
         out.append(row(
             "rules", f"RulesCoder.suggest, {name}, cold (first sight of each word form)",
             len(texts) / cold, "segments/s", baseline=len(texts) / regex,

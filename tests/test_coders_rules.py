@@ -11,10 +11,10 @@ from builders import make_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qualcode.coders.rules import RulesCoder, trie_pattern
+from qualcode.coders.rules import RulesCoder, _clues, trie_pattern
 from qualcode.errors import CodebookError, ParameterError
 from qualcode.model import Code, Codebook, Document, Segment
-from qualcode.nlp import english, tokenise
+from qualcode.nlp import JOINER, english, tokenise
 from qualcode.project import Project
 
 BOOK = Codebook("rules", (
@@ -203,3 +203,94 @@ def test_trie_pattern_matches_exactly_its_phrases(chosen: set[str], probe: str) 
 def test_quotes_line_up_when_lower_casing_changes_length() -> None:
     found = coded("İstanbul, İİİ: we visited anyway.")
     assert found["visit"][1] == 'matched "visited" (keyword: visit)'
+
+
+def test_segments_are_coded_the_same_in_a_batch_and_one_by_one() -> None:
+    texts = ["We visited.", "", "He hadn't been in.", "İ visit", "'", "Not the food bank.",
+             "had not been seen", "cups_of tea", "don't_ visit"]
+    segments = [segment(t, document=f"d{i}") for i, t in enumerate(texts)]
+    coder = RulesCoder().fit(None, BOOK)
+    alone = [s for one in segments for s in coder.suggest([one])]
+    assert coder.suggest(segments) == alone and len(alone) >= 5
+
+
+def test_lemma_batch_keeps_texts_apart_and_marks_words_sharing_a_chunk() -> None:
+    batch = english().lemma_batch(["We hadn't", "", "Visits!"])
+    assert batch.string == f" we have {JOINER}not \n \n visit \n"
+    assert batch.starts == [1, 16, 18]  # an empty text's lemmas start where they end
+    assert batch.lemma_strings() == ["we have not", "", "visit"]
+    assert english().lemma_strings([]) == []
+
+
+pieces = st.sampled_from([
+    "visit", "Visits", "didn't", "CAN'T", "n't", "'s", "’s", "Mum's", "hadn’t", "'", "_",
+    "self_harm", "don't_", "İ", "café", "ß", "1990s", "o'clock", "rock'n'roll", "x'd",
+])
+separators = st.sampled_from([" ", "  ", "-", ", ", "'", "_", "\n", "", "’", "“"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(pieces, separators), min_size=1, max_size=8))
+def test_every_run_of_lemmas_leads_back_to_its_words(words: list[tuple[str, str]]) -> None:
+    text = "".join(w + sep for w, sep in words)
+    forms = tokenise(text)  # the reference: offsets of each word form
+    batch = english().lemma_batch(["A visit.", text])
+    string, begin = batch.string, batch.starts[1]
+    starts = [begin][: len(forms)]  # where each lemma of the text starts in the string
+    while len(starts) < len(forms):
+        at = string.index(" ", starts[-1]) + 1
+        starts.append(at + (string[at] == JOINER))
+    ends = [string.index(" ", at) for at in starts]
+    for first in range(len(forms)):
+        for last in range(first, min(first + 3, len(forms))):
+            assert batch.span(1, starts[first], ends[last]) == (forms[first][0],
+                                                                 forms[last][1])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "clues"),
+    [
+        (r"\bbailiffs?\b", {"bailiff"}),
+        (r"\b(?:MASH|CPOMS|DSL)\b", {"mash", "cpoms", "dsl"}),
+        (r"\bshort[- ]staffed\b", {"short-staffed", "short staffed"}),
+        (r"\bnot (?:a |the )?social care\b", {"not social care", "not a social care",
+                                               "not the social care"}),
+        (r"(?x) a b (c)", {"abc"}),
+        (r"x*", None),
+        (r"(\w)\1", None),
+        ("\u212a", None),  # KELVIN SIGN: matches "k" when case is ignored; not ASCII
+    ],
+)
+def test_pattern_clues(pattern: str, clues: set[str] | None) -> None:
+    assert _clues(pattern) == (None if clues is None else frozenset(clues))
+
+
+atoms = st.sampled_from(["a", "b", "ab", "ba", r"\b", r"\w", "[ab]", "[- ]", "K", " ", "."])
+
+
+def regexes(depth: int = 2):
+    simple = st.lists(atoms, min_size=1, max_size=4).map("".join)
+    if depth == 0:
+        return simple
+    inner = regexes(depth - 1)
+    return st.one_of(
+        simple,
+        st.tuples(inner, st.sampled_from(["?", "*", "+", "{2}", "{1,2}", ""])).map(
+            lambda t: f"(?:{t[0]}){t[1]}"),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(?:" + "|".join(xs) + ")"),
+        st.lists(inner, min_size=2, max_size=3).map("".join),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(regexes(), st.text(alphabet="abAB -k", max_size=12))
+def test_a_pattern_matches_only_texts_holding_one_of_its_clues(pattern: str, text: str
+                                                               ) -> None:
+    clues = _clues(pattern)
+    if clues is not None and re.search(pattern, text, re.IGNORECASE):
+        assert any(clue in text.lower() for clue in clues)
+
+
+def test_patterns_are_tried_on_texts_that_are_not_ascii() -> None:
+    found = coded("He had NOT been seen \u2014 not since the café.")
+    assert '"NOT been seen" (pattern: ' in found["absence"][1]

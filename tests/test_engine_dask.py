@@ -85,6 +85,7 @@ def test_rules_on_dask_store_what_one_process_stores(client, template, tmp_path)
     assert counts(run) == counts(expected)
     assert stored(spread) == stored(single)  # same rows, same ids, same order
     assert run.workers == 2 and run.threads == 2 and run.batches > 2
+    assert run.workers_read  # the workers are on this machine: they read the file
     assert run.to_dict()["engine"] == "dask"
     assert run.report is not None and run.report.methods["tea"] == "rules"
 
@@ -102,6 +103,33 @@ def test_a_rerun_skips_what_was_coded_and_keeps_decisions(client, template, tmp_
     assert again.stored == 0 and again.skipped == first.coded_segments
     with Project.open(path) as project:
         assert project.coding(rejected.id).status == "rejected"
+
+
+def test_workers_that_cannot_read_the_file_are_sent_the_segments(client, template,
+                                                                 tmp_path, monkeypatch) -> None:
+    single = copy_of(template, tmp_path, "single")
+    spread = copy_of(template, tmp_path, "dask")
+    monkeypatch.setattr(engine, "_workers_can_read", lambda client, project: False)
+    first = code_project_dask(spread, KeywordCoder(), coder="machine", scheduler=client,
+                              partition_size=5, progress=False)
+    expected = code_project(single, KeywordCoder(), coder="machine")
+    assert not first.workers_read
+    assert counts(first) == counts(expected)
+    assert stored(spread) == stored(single)
+    again = code_project_dask(spread, KeywordCoder(), coder="machine", scheduler=client,
+                              partition_size=5, progress=False)
+    assert again.stored == 0 and again.skipped == first.coded_segments
+
+
+def test_chosen_documents_out_of_file_order(client, template, tmp_path) -> None:
+    # "d1_*" are every third document: each partition holds several runs of rows.
+    single = copy_of(template, tmp_path, "single")
+    spread = copy_of(template, tmp_path, "dask")
+    run = code_project_dask(spread, "rules", documents="d1_*", scheduler=client,
+                            partition_size=6, progress=False)
+    expected = code_project(single, "rules", documents="d1_*")
+    assert counts(run) == counts(expected) and run.documents == expected.documents
+    assert stored(spread) == stored(single)
 
 
 def test_a_worker_killed_while_coding_a_partition(client, template, tmp_path) -> None:

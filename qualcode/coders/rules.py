@@ -4,8 +4,11 @@ Each code's ``keywords`` are lemmatised once at ``fit`` (``"hadn't been in"`` ->
 ``"have not be in"``), and every segment's text is lemmatised the same way (see
 :mod:`qualcode.nlp`), so "visits", "visited" and "visiting" all match the keyword
 "visit". All keywords of all codes are matched with one compiled regular expression over
-a segment's lemma string. A code's ``patterns`` (Python regular expressions, matched
-case-insensitively on the segment's own text) are tried as well.
+the lemmas of a whole batch of segments (:meth:`~qualcode.nlp.English.lemma_batch`). A
+code's ``patterns`` (Python regular expressions, matched case-insensitively on the segment's
+own text) are tried as well: on the segments that contain one of the pattern's *clues*
+(strings every match contains, read from the pattern: ``"bailiff"`` for ``\\bbailiffs?\\b``),
+so most segments are ruled out by a plain string search over the batch.
 
 A negation ("not", "never", "no", "n't") within ``negation_window`` words before a
 keyword lowers its weight (``negation="lower"``), removes it (``"remove"``) or is ignored
@@ -19,6 +22,8 @@ phrase of several words 0.6, a pattern 0.6; two keywords 0.75, ...).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,9 +31,16 @@ from typing import TYPE_CHECKING, Any
 from qualcode.coders.base import BaseCoder, FitReport, Suggestion, _as_project
 from qualcode.errors import CodebookError, ParameterError, parameter_error
 from qualcode.model import Codebook, Segment
+from qualcode.nlp import JOINER
 
 if TYPE_CHECKING:
+    from qualcode.nlp import LemmaBatch
     from qualcode.project import Project
+
+try:  # the regular-expression parser, to read a pattern's clues (an optimisation only)
+    from re import _parser as _re_parser  # Python 3.11+
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _re_parser  # type: ignore[no-redef]
 
 __all__ = ["RulesCoder", "trie_pattern"]
 
@@ -37,6 +49,10 @@ PHRASE_WEIGHT = 0.6  # a keyword of several words is more specific
 PATTERN_WEIGHT = 0.6  # a researcher's regular expression
 NEGATED_FACTOR = 0.3  # a negated match keeps this share of its weight ("lower")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+_PatternHit = tuple[str, "re.Match[str]", str]  # (code id, where it matched, the pattern)
+# Segments lemmatised and matched together: enough to make the work per segment small, few
+# enough that their lemmas stay in the processor's cache.
+_BATCH = 2000
 
 
 class RulesCoder(BaseCoder):
@@ -121,11 +137,12 @@ class RulesCoder(BaseCoder):
         self.codebook_ = book
         self.codes_ = tuple(methods)
         self.phrases_ = _close_over_subphrases(phrase_codes)
-        self.keyword_regex_ = (
-            re.compile(trie_pattern(self.phrases_)) if self.phrases_ else None
-        )
+        self.keyword_regex_ = _batch_regex(self.phrases_) if self.phrases_ else None
         self.patterns_ = tuple(patterns)
-        self.any_pattern_ = _any_of([source for _, _, source in patterns])
+        self.pattern_clues_ = tuple(_clues(source) for _, _, source in patterns)
+        self.any_pattern_ = _any_of([source for (_, _, source), clues
+                                     in zip(patterns, self.pattern_clues_, strict=True)
+                                     if clues is None])
         self.negation_lemmas_ = frozenset(nlp.lemma_string(n) for n in self.negations)
         self.document_attributes_ = self._document_attributes(project_or_data)
         self.nlp_source_ = nlp.source
@@ -160,65 +177,154 @@ class RulesCoder(BaseCoder):
 
         ``cache`` is accepted for a uniform interface and unused (nothing to cache).
         """
-        from qualcode.nlp import english, word_spans
-
         self._check_fitted()
-        todo = [s for s in self._segments_in(segments, self.skip_interviewer) if self._wanted(s)]
-        if not todo:
-            return []
-        nlp = english()
-        texts = [s.text.translate(_QUOTES) for s in todo]
-        lemma_strings = nlp.lemma_strings(texts)
-        regex, phrases, patterns = self.keyword_regex_, self.phrases_, self.patterns_
-        any_pattern = self.any_pattern_
+        todo = self._segments_in(segments, self.skip_interviewer)
+        if self.speakers is not None or self.attributes:
+            todo = [s for s in todo if self._wanted(s)]
         out: list[Suggestion] = []
-        for segment, text, lemmas in zip(todo, texts, lemma_strings, strict=True):
-            keyword_hits = list(regex.finditer(lemmas)) if regex is not None else []
-            pattern_hits = [
-                (code_id, m, source) for code_id, compiled, source in patterns
-                if (m := compiled.search(text))
-            ] if any_pattern is None or any_pattern.search(text) else []
-            if not keyword_hits and not pattern_hits:
-                continue
-            if keyword_hits:
-                # Offsets only up to the last word matched: a long turn is not re-read.
-                last = lemmas.count(" ", 0, keyword_hits[-1].end()) + 1
-                tokens = word_spans(text, last)
-                lemma_list = lemmas[: keyword_hits[-1].start()].split(" ")
+        for first in range(0, len(todo), _BATCH):
+            out.extend(self._suggest_batch(todo[first : first + _BATCH]))
+        return out
+
+    def _suggest_batch(self, todo: list[Segment]) -> list[Suggestion]:
+        from qualcode.nlp import english
+
+        # Curly quotes are non-ASCII: an ASCII text has none to straighten.
+        texts = [t if t.isascii() else t.translate(_QUOTES) for t in (s.text for s in todo)]
+        batch = english().lemma_batch(texts) if self.keyword_regex_ is not None else None
+        keyword_hits = self._keyword_hits(batch) if batch is not None else {}
+        negations = (self._negations(batch.string) if batch is not None and keyword_hits
+                     else ([], []))
+        pattern_hits = self._pattern_hits(texts)
+        order = {code_id: k for k, code_id in enumerate(self.codes_)}
+        method, name, min_confidence = self.method, self.name, self.min_confidence
+        out: list[Suggestion] = []
+        for i in sorted(keyword_hits.keys() | pattern_hits.keys()):
             evidence: dict[str, list[tuple[float, str]]] = {}
-            for match in keyword_hits:
-                first = lemmas.count(" ", 0, match.start())
-                size = match.group().count(" ") + 1
-                quote = text[tokens[first][0] : tokens[first + size - 1][1]]
-                negator = self._negator(lemma_list, first)
-                for code_id, (keyword, phrase) in phrases[match.group()].items():
-                    weight = PHRASE_WEIGHT if " " in phrase else KEYWORD_WEIGHT
-                    note = f'"{quote}" (keyword: {keyword})'
-                    if negator is not None:
-                        if self.negation == "remove":
-                            continue
-                        if self.negation == "lower":
-                            weight *= NEGATED_FACTOR
-                            note += f', after "{negator}"'
-                    evidence.setdefault(code_id, []).append((weight, note))
-            for code_id, match, source in pattern_hits:
+            if i in keyword_hits:
+                assert batch is not None
+                self._keyword_evidence(batch, i, keyword_hits[i], negations, evidence)
+            for code_id, match, source in pattern_hits.get(i, ()):
                 evidence.setdefault(code_id, []).append(
                     (PATTERN_WEIGHT, f'"{match.group()}" (pattern: {source})')
                 )
-            for code_id in self.codes_:  # codebook order, so output is deterministic
-                items = evidence.get(code_id)
-                if not items:
-                    continue
-                weights: dict[str, float] = {}  # one weight per distinct piece of evidence
-                for weight, note in items:
-                    weights[note] = max(weight, weights.get(note, 0.0))
-                confidence = _noisy_or(weights.values())
-                if confidence < self.min_confidence:
-                    continue
-                notes = list(weights)
-                out.append(Suggestion(segment, code_id, confidence,
-                                      "matched " + "; ".join(notes), self.method, self.name))
+            segment = todo[i]
+            # Codebook order, so output is deterministic.
+            codes = sorted(evidence, key=order.__getitem__) if len(evidence) > 1 else evidence
+            for code_id in codes:
+                items = evidence[code_id]
+                if len(items) == 1:  # the usual case: _noisy_or of one weight, inline
+                    weight, note = items[0]
+                    confidence, reason = round(1.0 - (1.0 - weight), 6), "matched " + note
+                else:
+                    weights: dict[str, float] = {}  # one weight per distinct note
+                    for weight, note in items:
+                        weights[note] = max(weight, weights.get(note, 0.0))
+                    confidence = _noisy_or(weights.values())
+                    reason = "matched " + "; ".join(weights)
+                if confidence >= min_confidence:
+                    out.append(Suggestion(segment, code_id, confidence, reason, method, name))
         return out
+
+    def _keyword_evidence(self, batch: LemmaBatch, i: int, matches: list[re.Match[str]],
+                          negations: tuple[list[int], list[str]],
+                          evidence: dict[str, list[tuple[float, str]]]) -> None:
+        """Add ``(weight, note)`` for each code of each keyword matched in text ``i``."""
+        text, lemmas, begin = batch.texts[i], batch.string, batch.starts[i]
+        at_negation, negation_lemma = negations
+        phrases, window, remove = self.phrases_, self.negation_window, self.negation == "remove"
+        for match in matches:
+            phrase = match.group()
+            at = match.start() + (2 if phrase[1] == JOINER else 1)  # after " " [JOINER]
+            start, end = batch.span(i, at, match.end())
+            quote = text[start:end]
+            # The nearest negation before the keyword, if it is one of the window's words
+            k = bisect.bisect_left(at_negation, at) - 1
+            negator = negation_lemma[k] if k >= 0 and at_negation[k] >= begin and (
+                lemmas.count(" ", at_negation[k], at) <= window) else None
+            for code_id, (keyword, keyword_lemmas) in phrases[
+                    phrase.replace(JOINER, "")[1:]].items():
+                weight = PHRASE_WEIGHT if " " in keyword_lemmas else KEYWORD_WEIGHT
+                note = f'"{quote}" (keyword: {keyword})'
+                if negator is not None:
+                    if remove:
+                        continue
+                    weight *= NEGATED_FACTOR  # "lower"
+                    note += f', after "{negator}"'
+                evidence.setdefault(code_id, []).append((weight, note))
+
+    def _negations(self, lemmas: str) -> tuple[list[int], list[str]]:
+        """Where negating lemmas are in a batch's ``lemmas`` (in order), and which: none
+        when negations are ignored."""
+        if self.negation == "ignore" or not self.negation_window:
+            return [], []
+        found = []
+        for lemma in self.negation_lemmas_:
+            if not lemma or " " in lemma:
+                continue  # never one word
+            for needle in (f" {lemma} ", f"{JOINER}{lemma} "):  # a word, after " " [JOINER]
+                at = lemmas.find(needle)
+                while at != -1:
+                    found.append((at + 1, lemma))
+                    at = lemmas.find(needle, at + 1)
+        found.sort()
+        return [at for at, _ in found], [lemma for _, lemma in found]
+
+    def _keyword_hits(self, batch: LemmaBatch) -> dict[int, list[re.Match[str]]]:
+        """Keyword matches over the whole batch at once, by text."""
+        hits: dict[int, list[re.Match[str]]] = {}
+        assert self.keyword_regex_ is not None
+        for match in self.keyword_regex_.finditer(batch.string):
+            # (a match starts with the space before its phrase)
+            hits.setdefault(batch.text_at(match.start() + 1), []).append(match)
+        return hits
+
+    def _pattern_hits(self, texts: Sequence[str]) -> dict[int, list[_PatternHit]]:
+        """Pattern matches by text: ``(code, match, pattern)`` in codebook order."""
+        if not self.patterns_:
+            return {}
+        tries: dict[int, set[int]] = {}  # text -> the patterns worth trying on it
+        clued = [(p, clues) for p, clues in enumerate(self.pattern_clues_) if clues is not None]
+        if clued:
+            # No clue holds "\x00", so none is found across two texts. Clues are ASCII and
+            # case is ignored: only ASCII text lower-cases safely (one character for one).
+            joined = "\x00".join(texts)
+            if joined.isascii():
+                joined = joined.lower()
+                starts = list(itertools.accumulate(map((1).__add__, map(len, texts)),
+                                                   initial=0))
+            else:
+                lowered = [t.lower() if t.isascii() else "" for t in texts]
+                joined = "\x00".join(lowered)
+                starts = list(itertools.accumulate(map((1).__add__, map(len, lowered)),
+                                                   initial=0))
+                everything = {p for p, _ in clued}
+                for i, text in enumerate(texts):
+                    if not text.isascii():  # tried with every pattern
+                        tries.setdefault(i, set()).update(everything)
+            for p, clues in clued:
+                for clue in clues:
+                    at = joined.find(clue)
+                    while at != -1:
+                        i = bisect.bisect_right(starts, at) - 1
+                        tries.setdefault(i, set()).add(p)
+                        at = joined.find(clue, starts[i + 1])
+        unclued = [p for p, clues in enumerate(self.pattern_clues_) if clues is None]
+        if unclued:
+            for i, text in enumerate(texts):
+                if self.any_pattern_ is None or self.any_pattern_.search(text):
+                    tries.setdefault(i, set()).update(unclued)
+        hits = {}
+        for i, tried in tries.items():
+            found = []
+            for p in sorted(tried):
+                code_id, compiled, source = self.patterns_[p]
+                match = compiled.search(texts[i])
+                if match:
+                    found.append((code_id, match, source))
+            if found:
+                hits[i] = found
+        return hits
 
     def _wanted(self, segment: Segment) -> bool:
         if self.speakers is not None and segment.speaker not in self.speakers:
@@ -232,14 +338,6 @@ class RulesCoder(BaseCoder):
                 if attrs.get(key) not in values:
                     return False
         return True
-
-    def _negator(self, lemma_list: list[str], first: int) -> str | None:
-        if self.negation == "ignore" or not self.negation_window:
-            return None
-        for lemma in reversed(lemma_list[max(0, first - self.negation_window) : first]):
-            if lemma in self.negation_lemmas_:
-                return lemma
-        return None
 
 
 def _any_of(sources: list[str]) -> re.Pattern[str] | None:
@@ -294,23 +392,161 @@ def trie_pattern(phrases: Iterable[str]) -> str:
     Built as a character trie (``food(?: bank| parcel)?``), so the engine never tries the
     phrases one by one, and longer phrases win over their prefixes.
     """
+    trie = _trie(phrases)
+    if not trie:
+        raise parameter_error("phrases", "trie_pattern()", "a non-empty collection", [])
+    return r"(?<![^ ])(?:" + _trie_regex(trie) + r")(?![^ ])"
+
+
+def _batch_regex(phrases: Iterable[str]) -> re.Pattern[str]:
+    """Like :func:`trie_pattern`, over a :class:`~qualcode.nlp.LemmaBatch`'s string: every
+    lemma has a space before it (then maybe a ``JOINER``) and after it. A match takes the
+    space before its phrase: a pattern that starts with a literal character is searched
+    for far faster than one that starts with a look-behind."""
+    # Inside a phrase a JOINER may follow a space; at its start it is one more first
+    # character of the trie's top branch, so a word that cannot start a phrase costs one
+    # look at each alternative's first character.
+    space = f"\\ {JOINER}?"
+    top = [re.escape(ch) + _trie_regex(child, space)
+           for ch, child in sorted(_trie(phrases).items()) if ch]
+    starts = "|".join(top)
+    return re.compile(f" (?:{starts}|{JOINER}(?:{starts}))(?= )")
+
+
+def _trie(phrases: Iterable[str]) -> dict[str, Any]:
     trie: dict[str, Any] = {}
     for phrase in phrases:
         node = trie
         for ch in phrase:
             node = node.setdefault(ch, {})
         node[""] = {}  # end of a phrase
-    if not trie:
-        raise parameter_error("phrases", "trie_pattern()", "a non-empty collection", [])
-    return r"(?<![^ ])(?:" + _trie_regex(trie) + r")(?![^ ])"
+    return trie
 
 
-def _trie_regex(node: dict[str, Any]) -> str:
+def _trie_regex(node: dict[str, Any], space: str = re.escape(" ")) -> str:
+    """The regex of a trie; ``space``: what a space in a phrase becomes."""
     ends_here = "" in node
-    branches = [re.escape(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    branches = [(space if ch == " " else re.escape(ch)) + _trie_regex(child, space)
+                for ch, child in sorted(node.items()) if ch]
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     if ends_here:
         return f"(?:{body})?"
     return body
+
+
+# Parser opcodes: a repeat's body is required when it repeats at least once.
+_REPEATS = tuple(getattr(_re_parser, name) for name in ("MAX_REPEAT", "MIN_REPEAT",
+                                                        "POSSESSIVE_REPEAT")
+                 if hasattr(_re_parser, name))
+_ATOMIC_GROUP = getattr(_re_parser, "ATOMIC_GROUP", None)
+_ZERO_WIDTH = (_re_parser.AT, _re_parser.ASSERT, _re_parser.ASSERT_NOT)
+_MAX_CLUES = 4  # strings in one clue, at most (each is one more search of a batch)
+
+
+def _clues(source: str) -> frozenset[str] | None:
+    """Lower-case strings one of which every match of ``source`` contains (in an ASCII
+    text, case ignored), or None when no such strings can be told.
+
+    ``"\\bbailiffs?\\b"`` -> ``{"bailiff"}``; ``"short[- ]staffed"`` -> ``{"short-staffed",
+    "short staffed"}``; ``"x*"`` -> None. Read from the parsed pattern: the strings a run of
+    its parts can match, when they are few (literal characters, alternatives, optional or
+    bounded repeats of those), and what a group, a branch or a repeat of at least one
+    requires; the longest such strings make the clue.
+    """
+    try:
+        clues = _required(_re_parser.parse(source, re.IGNORECASE))
+    except Exception:  # the parser is private to re: if it changes, do without clues
+        return None
+    return None if clues is None else frozenset(c.lower() for c in clues)
+
+
+def _required(items: Iterable[tuple[Any, Any]]) -> frozenset[str] | None:
+    """The best clue of a sequence of parsed items (see :func:`_clues`), or None."""
+    items = list(items)
+    exact = [_exact(op, av) for op, av in items]
+    options: list[frozenset[str]] = []  # each: one of these strings is in every match
+    for i, (op, av) in enumerate(items):
+        strings = frozenset([""])
+        for choices in itertools.takewhile(lambda e: e is not None, exact[i:]):
+            strings = _product(strings, choices)  # type: ignore[arg-type]
+            if not strings:
+                break
+            options.append(strings)
+        if exact[i] is None:
+            inner = _inner_required(op, av)
+            if inner:
+                options.append(inner)
+    # Only strings a plain search can stand for: not empty, ASCII (case folds simply) and
+    # no NUL (texts are joined by NULs to be searched at once).
+    usable = [o for o in options if all(c and c.isascii() and "\x00" not in c for c in o)]
+    # The best clue is the rarest: long strings, few alternatives.
+    return max(usable, key=lambda o: (min(map(len, o)), -len(o)), default=None)
+
+
+def _inner_required(op: Any, av: Any) -> frozenset[str] | None:
+    if op is _re_parser.SUBPATTERN:
+        return _required(av[-1])
+    if op is _ATOMIC_GROUP:
+        return _required(av)
+    if op in _REPEATS and av[0] >= 1:
+        return _required(av[2])
+    if op is _re_parser.BRANCH:
+        alternatives = [_required(branch) for branch in av[1]]
+        if all(alternatives):
+            return frozenset().union(*alternatives)  # type: ignore[arg-type]
+    return None
+
+
+def _exact(op: Any, av: Any) -> frozenset[str] | None:
+    """Every string one parsed item can match, when they are few; else None."""
+    if op is _re_parser.LITERAL:
+        return frozenset([chr(av)])
+    if op in _ZERO_WIDTH:
+        return frozenset([""])
+    if op is _re_parser.IN and all(o is _re_parser.LITERAL for o, _ in av):
+        return frozenset(chr(v) for _, v in av)
+    if op is _re_parser.SUBPATTERN:
+        return _exact_sequence(av[-1])
+    if op is _ATOMIC_GROUP:
+        return _exact_sequence(av)
+    if op is _re_parser.BRANCH:
+        alternatives = [_exact_sequence(branch) for branch in av[1]]
+        if any(a is None for a in alternatives):
+            return None
+        union = frozenset().union(*alternatives)  # type: ignore[arg-type]
+        return union if len(union) <= _MAX_CLUES else None
+    if op in _REPEATS and av[1] <= 4:  # x?, x{2}, x{1,3}
+        least, most, body = av[0], av[1], _exact_sequence(av[2])
+        if body is None:
+            return None
+        repeated = frozenset([""])  # body repeated `times` times
+        strings = repeated if least == 0 else frozenset()
+        for times in range(1, most + 1):
+            repeated = _product(repeated, body)
+            if not repeated:
+                return None
+            if times >= least:
+                strings |= repeated
+        return strings if len(strings) <= _MAX_CLUES else None
+    return None
+
+
+def _exact_sequence(items: Iterable[tuple[Any, Any]]) -> frozenset[str] | None:
+    strings = frozenset([""])
+    for op, av in items:
+        choices = _exact(op, av)
+        if choices is None:
+            return None
+        strings = _product(strings, choices)
+        if not strings:
+            return None
+    return strings
+
+
+def _product(heads: frozenset[str], tails: frozenset[str]) -> frozenset[str]:
+    """Every head followed by every tail; empty when there would be too many."""
+    if len(heads) * len(tails) > _MAX_CLUES:
+        return frozenset()
+    return frozenset(head + tail for head in heads for tail in tails)

@@ -5,22 +5,26 @@
 
 1. the coder is fitted once, here (the client), then pickled and sent to the workers
    (each worker unpickles it once and keeps it for the run);
-2. the segments are cut into partitions of whole documents (``partition_size`` segments
-   or so, like ``code_project``'s batches) and each worker calls ``suggest`` on one
-   partition at a time;
-3. suggestions come back as they are made and are stored here, in partition order, a few
-   partitions per transaction. This process is the project's only writer: workers never
-   open the SQLite file, so the cluster needs no shared disk.
+2. the documents are cut into partitions of whole documents (``partition_size`` segments
+   or so, like ``code_project``'s batches), named by ranges of their rows in the project
+   file; each worker calls ``suggest`` on one partition at a time;
+3. each worker reads its partition's segments from the project file itself (read-only),
+   when every worker can open that file at the same path (a ``LocalCluster``, a shared
+   disk: checked when the run starts); otherwise this process reads them and sends them;
+4. suggestions come back as plain rows, as they are made, and are stored here, in
+   partition order, many partitions per transaction. This process is the project's only
+   writer.
 
 A worker that dies mid-run (killed, out of memory, a lost machine) costs only time: the
 scheduler runs its partitions again elsewhere, and nothing is stored twice or lost. Ctrl-C
 stops the run; every transaction already committed is kept, none is half-written, and a
 second run skips the segments coded already (as ``code_project`` does).
 
-Embeddings and the project's cache: a worker cannot read the project, so when a coder asks
-for cached vectors the worker hands the question back to the client, which answers from the
-project's cache; vectors the workers compute come back with the suggestions and are stored
-in the cache, so a second run (on Dask or not) embeds nothing again.
+Embeddings and the project's cache: a worker does not use the project's embedding cache
+directly, so when a coder asks for cached vectors the worker hands the question back to
+the client, which answers from the project's cache; vectors the workers compute come back
+with the suggestions and are stored in the cache, so a second run (on Dask or not) embeds
+nothing again.
 
 >>> run = code_project_dask("survey.qualcode", "rules", workers=2)        # doctest: +SKIP
 >>> run.stored, run.seconds                                                # doctest: +SKIP
@@ -29,28 +33,32 @@ in the cache, so a second run (on Dask or not) embeds nothing again.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import pickle
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from qualcode.coders.base import BaseCoder, Suggestion, suggestions_to_codings
-from qualcode.coding import CodingRun, _coded_keys, _document_batches, _estimator
+from qualcode.coders.base import BaseCoder
+from qualcode.coding import CodingRun, _coded_keys, _estimator
 from qualcode.engine.progress import ProgressArg, progress_reporter
 from qualcode.errors import (
     DependencyError,
+    NotFoundError,
     ParameterError,
     ProjectError,
     QualcodeError,
     parameter_error,
 )
-from qualcode.model import Segment
-from qualcode.project import Project
+from qualcode.model import Coding, Segment, now_iso
+from qualcode.project import Project, _transaction
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -59,31 +67,34 @@ __all__ = ["DaskCodingRun", "code_project_dask"]
 
 _WHERE = "code_project_dask()"
 _EXTRA = "pip install 'qualcode[dask]'"
-# Suggestions are stored every _WRITE_EVERY seconds, or less often when writing is slow
-# (never sooner than four times the last write's duration after it): each add_codings
-# call has a fixed cost (it reads every document's length), seconds for a million survey
-# answers, which must stay a small share of the run. When _WRITE_AT suggestions are
-# waiting (in memory) they are stored whatever the time.
+# Suggestions are stored every _WRITE_EVERY seconds (many partitions per transaction: a
+# commit per partition would cost more than storing its rows), or when _WRITE_AT of them
+# are waiting in memory, whatever the time.
 _WRITE_EVERY = 2.0
-_WRITE_AT = 500_000
+_WRITE_AT = 200_000
+_CACHE_KIB = 131_072  # SQLite's page cache while storing (its default: 2 MiB)
 
 
 @dataclass
 class DaskCodingRun(CodingRun):
     """What :func:`code_project_dask` did: a :class:`~qualcode.coding.CodingRun` (its
     ``batches`` are the partitions coded on the cluster) plus the cluster it ran on
-    (``scheduler`` address, ``workers`` and their ``threads``) and where the time went
-    (``phases``: seconds reading segments, fitting, starting or reaching the cluster,
-    coding, closing; ``store``, the part of coding spent storing suggestions)."""
+    (``scheduler`` address, ``workers`` and their ``threads``), whether the workers read
+    the segments from the project file (``workers_read``; if not, this process sent them)
+    and where the time went (``phases``: seconds planning the partitions, fitting,
+    starting or reaching the cluster, coding, closing; ``store``, the part of coding spent
+    storing suggestions)."""
 
     scheduler: str = ""
     workers: int = 0
     threads: int = 0
+    workers_read: bool = False
     phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "engine": "dask", "scheduler": self.scheduler,
                 "workers": self.workers, "threads": self.threads,
+                "workers_read": self.workers_read,
                 "phases": {k: round(v, 3) for k, v in self.phases.items()}}
 
 
@@ -111,9 +122,10 @@ def code_project_dask(
     ``workers`` processes (one thread each) on this machine, for this run. A remote
     scheduler means the segments' text is sent to its machines: use one you are allowed
     to send the data to. Its workers need qualcode (the same version) and the coder's
-    extras installed. ``partition_size``:
-    segments per task (whole documents; 500 matches ``code_project``'s batches). Larger
-    partitions suit fast coders (rules: 5,000 or more). ``progress``: True shows a bar
+    extras installed; they read the project file themselves if they can open it at the
+    same path, and are sent the segments otherwise. ``partition_size``: segments per task
+    (whole documents; 500 matches ``code_project``'s batches). Larger partitions suit fast
+    coders (rules: 5,000 or more). ``progress``: True shows a bar
     for each step (rich in a terminal, tqdm in a notebook), False none; a callable is
     called as ``progress(segments_done, segments_total)`` while coding.
 
@@ -187,26 +199,28 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
     name = coder or estimator.name
     from qualcode.analysis.agreement import select_documents
 
-    all_ids = project.documents.ids
+    # Every document's row in the file, in document order (what project.documents.ids
+    # reads, with the rows that name the partitions).
+    rows = project._con.execute("SELECT rowid, id FROM documents ORDER BY position").fetchall()
+    all_ids = [document_id for _, document_id in rows]
     ids = all_ids if documents is None else select_documents(all_ids, documents)
+    kind = project.unit
     # A callable hears about coding only (segments done); bars are shown for every step.
     steps = False if callable(progress) else progress
-    with progress_reporter(steps, "Reading segments", total=len(ids),
-                           unit="documents") as report:
-        segments = _read_segments(project, ids, everything=documents is None,
-                                  progress=report)
-    if not segments:
+    with progress_reporter(steps, "Planning partitions", total=None, unit="steps"):
+        partitions = _plan(project, rows, None if documents is None else set(ids), kind,
+                           partition_size)
+    total = sum(p.size for p in partitions)
+    if not total:
         raise ProjectError(f"The documents chosen in {project.path} have no segments.")
     run = DaskCodingRun(str(project.path), estimator.method, name, tuple(ids),
-                        segments=len(segments), phases=phases)
-    lap("read")
+                        segments=total, phases=phases)
+    lap("plan")
 
     with progress_reporter(steps, f"Fitting the {estimator.method} coder", total=None,
                            unit="steps"):
         estimator.fit(project)
     run.report = getattr(estimator, "report_", None)
-    decided = _coded_keys(project.codings(coder=name), segments)
-    run.skipped = sum(1 for s in segments if s.key in decided)
     blob = _pickled(estimator)
     lap("fit")
 
@@ -214,14 +228,14 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
         where = "Starting a local Dask cluster" if scheduler is None else "Reaching Dask"
         with progress_reporter(steps, where, total=None, unit="steps"):
             client = _client(stack, scheduler, workers)
+            run.workers_read = _workers_can_read(client, project)
         run.scheduler = client.scheduler.address
         threads = client.nthreads()
         run.workers, run.threads = len(threads), sum(threads.values())
         lap("cluster")
         with progress_reporter(progress, f"Coding with {name} on {run.workers} Dask "
-                               f"workers", total=len(segments), unit="segments") as report:
-            _Runner(project, client, blob, name, decided, run, report).run(
-                list(_document_batches(segments, partition_size)))
+                               f"workers", total=total, unit="segments") as report:
+            _Runner(project, client, blob, name, kind, run, report).run(partitions)
         lap("code")
     lap("close")
     run.seconds = time.perf_counter() - started
@@ -241,33 +255,53 @@ class _Lap:
         self.last = now
 
 
-def _read_segments(project: Project, ids: list[str], *, everything: bool,
-                   progress: Callable[[int, int], None] | None = None) -> list[Segment]:
-    """The segments of ``ids``, in document order, read in slices SQLite can take
-    (``Project.segments`` names the documents in one statement)."""
-    per_read = _sql_variables_limit() - 1
-    if everything and len(ids) <= per_read:
-        out = list(project.segments())
-    else:
-        out = []
-        for i in range(0, len(ids), per_read):
-            out.extend(project.segments(document=ids[i : i + per_read]))
-            if progress is not None:
-                progress(min(i + per_read, len(ids)), len(ids))
-    if progress is not None:
-        progress(len(ids), len(ids))
-    return out
+@dataclass
+class _Partition:
+    """One task's worth of whole documents, named by runs of their rows in the project
+    file (``(first rowid, last rowid)``, in document order), and what the client knows
+    about it."""
+
+    index: int
+    rowids: tuple[tuple[int, int], ...]
+    size: int  # segments
+    asked: dict[str, set[str]] = field(default_factory=dict)  # model -> hashes answered
+    rounds: int = 0  # submissions so far (one more per question answered)
 
 
-def _sql_variables_limit() -> int:
-    """How many ``?`` one SQLite statement may hold (32,766 unless built with more)."""
-    import sqlite3
+def _plan(project: Project, rows: Sequence[tuple[int, str]], wanted: set[str] | None,
+          kind: str, size: int) -> list[_Partition]:
+    """Partitions of about ``size`` segments of whole documents (those ``wanted``, or all),
+    in document order, as ``code_project`` makes its batches; ``rows``: every document's
+    ``(rowid, id)``, in document order.
 
-    try:
-        with contextlib.closing(sqlite3.connect(":memory:")) as con:
-            return con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except AttributeError:  # Python 3.10 cannot ask
-        return 32_766
+    Only ids and counts are read here, not the segments: for a million survey answers,
+    reading the segments in this process was the slowest step of a run.
+    """
+    counts = dict(project._con.execute(
+        "SELECT document_id, COUNT(*) FROM segments WHERE kind = ? GROUP BY document_id",
+        (kind,)))
+    partitions: list[_Partition] = []
+    runs: list[list[int]] = []
+    segments = 0
+    for rowid, document_id in rows:
+        count = counts.get(document_id, 0)
+        if not count or (wanted is not None and document_id not in wanted):
+            continue
+        if segments >= size:
+            partitions.append(_partition(len(partitions), runs, segments))
+            runs, segments = [], 0
+        if runs and runs[-1][1] == rowid - 1:
+            runs[-1][1] = rowid
+        else:
+            runs.append([rowid, rowid])
+        segments += count
+    if segments:
+        partitions.append(_partition(len(partitions), runs, segments))
+    return partitions
+
+
+def _partition(index: int, runs: list[list[int]], segments: int) -> _Partition:
+    return _Partition(index, tuple((first, last) for first, last in runs), segments)
 
 
 def _pickled(estimator: BaseCoder) -> bytes:
@@ -333,30 +367,34 @@ def _check_workers(client: Client) -> None:
         )
 
 
-class _Partition:
-    """One task's worth of segments and what the client knows about it."""
+def _workers_can_read(client: Client, project: Project) -> bool:
+    """True when every worker opens this very project file at the same path (a
+    ``LocalCluster``, or a disk they share): then they read their segments themselves."""
+    path = str(Path(project.path).resolve())
+    expected = _fingerprint(project._con)
+    try:
+        seen = client.run(_worker_fingerprint, path)
+    except Exception:  # a worker that cannot even try reads nothing
+        return False
+    return bool(seen) and all(found == expected for found in seen.values())
 
-    __slots__ = ("asked", "index", "rounds", "segments", "to_code")
 
-    def __init__(self, index: int, segments: list[Segment], to_code: bool) -> None:
-        self.index = index
-        self.segments = segments
-        self.to_code = to_code
-        self.asked: dict[str, set[str]] = {}  # model -> text hashes answered from the cache
-        self.rounds = 0  # submissions so far (one more per question answered)
+def _fingerprint(con: sqlite3.Connection) -> tuple[Any, ...]:
+    """What tells this project file from another (coding does not change it)."""
+    created = con.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+    documents = con.execute("SELECT COUNT(*), MAX(rowid) FROM documents").fetchone()
+    return (created[0] if created else None, *documents)
 
 
 class _Runner:
     """Submits partitions (a bounded number at a time), answers cache questions, and
     stores results in partition order."""
 
-    def __init__(self, project: Project, client: Client, blob: bytes, name: str,
-                 decided: set[tuple[str, int, int]], run: DaskCodingRun,
-                 report: Any) -> None:
+    def __init__(self, project: Project, client: Client, blob: bytes, name: str, kind: str,
+                 run: DaskCodingRun, report: Any) -> None:
         self.project = project
         self.client = client
         self.name = name
-        self.decided = decided
         self.run_ = run
         self.report = report
         self.tag = uuid.uuid4().hex[:12]  # task keys unique to this run
@@ -364,25 +402,29 @@ class _Runner:
         # The coder is a task result, not scattered data: if every worker holding it dies,
         # the scheduler computes it again from the bytes in the task.
         self.coder = client.submit(_load_coder, blob, key=f"qualcode-coder-{digest}-{self.tag}")
+        self.source = _FileSource(str(Path(project.path).resolve()), kind, name)
+        self.codes = {c.id for c in project.codebook or ()}
         self.window = max(4, 2 * max(run.threads, 1))
         self.ahead = 8 * self.window
         self.pending: dict[Any, _Partition] = {}
-        self.ready: dict[int, list[Suggestion] | None] = {}
+        self.ready: dict[int, _Result] = {}
         self.next_write = 0
         self.done = 0
         self.waiting = 0  # suggestions ready but not yet stored
         self.last_write = time.perf_counter()
-        self.write_every = _WRITE_EVERY
 
-    def run(self, batches: list[list[Segment]]) -> None:
+    def run(self, partitions: list[_Partition]) -> None:
         from distributed import as_completed
 
-        self.partitions = [
-            _Partition(i, batch, not all(s.key in self.decided for s in batch))
-            for i, batch in enumerate(batches)
-        ]
+        self.partitions = partitions
         self.completed = as_completed(with_results=True)
         self.next_submit = 0
+        con = self.project._con
+        cache_size = con.execute("PRAGMA cache_size").fetchone()[0]  # < 0: KiB, else pages
+        if -_CACHE_KIB < cache_size < 0:
+            # Storing many codings touches many pages of their indexes: keep more of them
+            # in memory while this run writes (a sixth less time storing a million).
+            con.execute(f"PRAGMA cache_size = {-_CACHE_KIB}")
         try:
             self._fill()
             while self.pending:
@@ -397,6 +439,8 @@ class _Runner:
             self._cancel()
             _raise_worker_error(exc)
             raise
+        finally:
+            con.execute(f"PRAGMA cache_size = {cache_size}")
 
     def _fill(self) -> None:
         """Keep ``window`` partitions in flight, and at most ``ahead`` partitions between
@@ -410,17 +454,16 @@ class _Runner:
                     break  # the partition to store next is still running
             partition = self.partitions[self.next_submit]
             self.next_submit += 1
-            if partition.to_code:
-                self._submit(partition, {})
-            else:  # every segment coded before: nothing to ask for
-                self.ready[partition.index] = None
-                self.done += len(partition.segments)
+            self._submit(partition, {})
 
     def _submit(self, partition: _Partition, seeds: dict[str, _Seed]) -> None:
-        rows = [_segment_row(s) for s in partition.segments]
+        source: _FileSource | bytes = self.source._replace(rowids=partition.rowids)
+        if not self.run_.workers_read:  # read here, sent as one opaque object
+            source = pickle.dumps(_read_partition(self.project._con, source),
+                                  protocol=pickle.HIGHEST_PROTOCOL)
         partition.rounds += 1
         future = self.client.submit(
-            _suggest_partition, self.coder, rows, seeds,
+            _suggest_partition, self.coder, source, seeds,
             key=f"qualcode-partition-{partition.index}-{partition.rounds}-{self.tag}",
         )
         self.pending[future] = partition
@@ -440,49 +483,35 @@ class _Runner:
             }
             self._submit(partition, seeds)
             return
-        segments = partition.segments
-        suggestions = [
-            Suggestion(segments[i], code_id, confidence, reason, method, coder)
-            for i, code_id, confidence, reason, method, coder in result.rows
-        ]
-        suggestions = [s for s in suggestions if s.segment.key not in self.decided]
-        self.ready[partition.index] = suggestions
-        self.waiting += len(suggestions)
-        self.done += len(segments)
+        self.ready[partition.index] = result
+        self.waiting += len(result.rows)
+        self.done += partition.size
         self.report(self.done, self.run_.segments)
 
     def _write(self, *, final: bool) -> None:
         """Store the ready partitions that come next, when enough are waiting."""
         due = (final or self.waiting >= _WRITE_AT
-               or time.perf_counter() - self.last_write >= self.write_every)
+               or time.perf_counter() - self.last_write >= _WRITE_EVERY)
         if not due or self.next_write not in self.ready:
             return
         started = time.perf_counter()
-        batch: list[Suggestion] = []
-        end = self.next_write
-        while end in self.ready:
-            suggestions = self.ready[end]
-            if suggestions is not None:
-                batch.extend(suggestions)
-            end += 1
-        new_ids = self.project.add_codings(
-            suggestions_to_codings(batch, coder=self.name)) if batch else []
+        results = []
+        while self.next_write in self.ready:
+            results.append(self.ready.pop(self.next_write))
+            self.next_write += 1
         run = self.run_
-        for index in range(self.next_write, end):
-            suggestions = self.ready.pop(index)
-            if suggestions is None:
-                continue
-            run.batches += 1
-            run.coded_segments += len({s.segment.key for s in suggestions})
-            for s in suggestions:
-                run.by_code[s.code_id] = run.by_code.get(s.code_id, 0) + 1
-                run.by_method[s.method] = run.by_method.get(s.method, 0) + 1
-        run.stored += len(new_ids)
-        self.waiting -= len(batch)
-        self.next_write = end
+        run.stored += _store(self.project, self.name, self.codes, results)
+        for result in results:
+            run.skipped += result.skipped
+            if result.coded:
+                run.batches += 1
+            run.coded_segments += result.coded_segments
+            for counts, totals in ((result.by_code, run.by_code),
+                                   (result.by_method, run.by_method)):
+                for key, count in counts.items():
+                    totals[key] = totals.get(key, 0) + count
+            self.waiting -= len(result.rows)
         self.last_write = time.perf_counter()
-        if batch:
-            self.write_every = max(_WRITE_EVERY, 4 * (self.last_write - started))
         run.phases["store"] = run.phases.get("store", 0.0) + self.last_write - started
         if final:
             self.report(self.done, run.segments)
@@ -490,6 +519,36 @@ class _Runner:
     def _cancel(self) -> None:
         with contextlib.suppress(Exception):  # the cluster may be gone already
             self.client.cancel([*self.pending, self.coder])
+
+
+def _store(project: Project, coder: str, codes: set[str], results: list[_Result]) -> int:
+    """Store the rows of ``results`` as suggestions of ``coder`` in one transaction, as
+    :meth:`Project.add_codings <qualcode.project.Project.add_codings>` would (a coding
+    stored before is kept as it is); returns how many were new.
+
+    The rows come from the project's own segments, so their offsets need no check; one
+    ``executemany`` stores a million rows many times faster than one ``INSERT`` each.
+    """
+    unknown = {code for r in results for code in r.by_code} - codes
+    if unknown:
+        raise NotFoundError(
+            f"Codes not in the project's codebook: {', '.join(sorted(unknown))}. "
+            "Add them to the codebook first."
+        )
+    created = now_iso()  # one time for the transaction (code_project stamps each coding)
+    rows = [(*row[:4], coder, *row[4:], created) for r in results for row in r.rows]
+    if not rows:
+        return 0
+    con = project._con
+    with _transaction(con):
+        before = con.total_changes
+        con.executemany(
+            "INSERT OR IGNORE INTO codings (document_id, start, end, code_id, coder, method, "
+            "confidence, status, reason, memo, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'suggested', ?, '', ?)",
+            rows,
+        )
+        return con.total_changes - before
 
 
 def _raise_worker_error(exc: BaseException) -> None:
@@ -508,6 +567,16 @@ def _raise_worker_error(exc: BaseException) -> None:
 
 
 # -- the worker side -------------------------------------------------------------------------
+class _FileSource(NamedTuple):
+    """Where a worker reads a partition: the ``kind`` segments of the documents in
+    ``rowids`` of the project file at ``path``, and the codings ``coder`` made there."""
+
+    path: str
+    kind: str
+    coder: str
+    rowids: tuple[tuple[int, int], ...] = ()
+
+
 class _Seed(NamedTuple):
     """Vectors from the project's cache for one model: the hashes the client was asked
     about (``answered``) and those it had (``vectors``, hash -> float32 bytes)."""
@@ -517,11 +586,18 @@ class _Seed(NamedTuple):
 
 
 class _Result(NamedTuple):
-    """A partition's answer: suggestion rows ``(segment position, code, confidence,
-    reason, method, coder)``, or a question for the cache (``need_model`` and
-    ``need_hashes``); and vectors computed on the worker, ``{model: {hash: bytes}}``."""
+    """A partition's answer: suggestions as rows ``(document, start, end, code, method,
+    confidence, reason)`` with counts of them (segments ``skipped`` as coded before, coded
+    now, rows ``by_code`` and ``by_method``; ``coded``: whether the coder ran at all), or a
+    question for the cache (``need_model`` and ``need_hashes``); and vectors computed on
+    the worker, ``{model: {hash: bytes}}``."""
 
-    rows: list[tuple[int, str, float, str, str, str]]
+    rows: list[tuple[str, int, int, str, str, float, str]]
+    skipped: int
+    coded: bool
+    coded_segments: int
+    by_code: dict[str, int]
+    by_method: dict[str, int]
     need_model: str | None
     need_hashes: tuple[str, ...]
     new_vectors: dict[str, dict[str, bytes]]
@@ -565,13 +641,6 @@ class _WorkerCache:
         self.new.setdefault(model, {}).update(vectors)
 
 
-def _segment_row(segment: Segment) -> tuple[Any, ...]:
-    # Positional fields of Segment: tuples pickle smaller and faster than the dataclass.
-    return (segment.document_id, segment.start, segment.end, segment.text, segment.kind,
-            segment.index, segment.speaker, segment.role, segment.start_time,
-            segment.end_time)
-
-
 def _load_coder(blob: bytes) -> BaseCoder:
     return pickle.loads(blob)
 
@@ -582,17 +651,101 @@ def _worker_qualcode_version() -> str:
     return __version__
 
 
-def _suggest_partition(coder: BaseCoder, rows: list[tuple[Any, ...]],
+def _worker_fingerprint(path: str) -> tuple[Any, ...] | None:
+    """The fingerprint of the project file at ``path`` as this worker sees it, or None."""
+    try:
+        with contextlib.closing(_read_only(path)) as con:
+            return _fingerprint(con)
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def _read_only(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True)
+
+
+def _read_partition(con: sqlite3.Connection, source: _FileSource
+                    ) -> tuple[list[tuple[Any, ...]], set[tuple[str, int, int]]]:
+    """A partition's segments as rows (the fields of :class:`Segment`, in order), and the
+    keys of those ``source.coder`` coded before (as ``code_project`` finds them).
+
+    Read straight from the tables, by ranges of document rows: ``Project.segments`` checks
+    the ids it is given against every document, which for a million documents would cost
+    more than coding a partition.
+    """
+    rows: list[tuple[Any, ...]] = []
+    codings: list[Coding] = []
+    for first, last in source.rowids:
+        texts = dict(con.execute(
+            "SELECT id, text FROM documents WHERE rowid BETWEEN ? AND ?", (first, last)))
+        for document_id, start, end, index, speaker, role, t0, t1 in con.execute(
+                "SELECT s.document_id, s.start, s.end, s.idx, s.speaker, s.role, "
+                "s.start_time, s.end_time FROM documents AS d JOIN segments AS s "
+                "ON s.document_id = d.id AND s.kind = ? WHERE d.rowid BETWEEN ? AND ? "
+                "ORDER BY d.rowid, s.idx", (source.kind, first, last)):
+            rows.append((document_id, start, end, texts[document_id][start:end], source.kind,
+                         index, speaker, role, t0, t1))
+        codings.extend(Coding(document_id, start, end, code_id, coder=source.coder)
+                       for document_id, start, end, code_id in con.execute(
+                           # CROSS JOIN: by document (not every coding of the coder)
+                           "SELECT c.document_id, c.start, c.end, c.code_id FROM documents "
+                           "AS d CROSS JOIN codings AS c ON c.document_id = d.id "
+                           "AND c.coder = ? WHERE d.rowid BETWEEN ? AND ?",
+                           (source.coder, first, last)))
+    if not codings:
+        return rows, set()
+    return rows, _coded_keys(codings, [Segment(*row) for row in rows])
+
+
+def _suggest_partition(coder: BaseCoder, source: _FileSource | bytes,
                        seeds: dict[str, _Seed]) -> _Result:
-    """Runs on a worker: the coder's suggestions for one partition."""
+    """Runs on a worker: the coder's suggestions for one partition, as rows to store."""
+    # A partition makes many small objects (segments, suggestions, rows) and no reference
+    # cycles; the cyclic garbage collector's passes over them cost a tenth of the time.
+    with _collector_paused():
+        return _suggest(coder, source, seeds)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _suggest(coder: BaseCoder, source: _FileSource | bytes, seeds: dict[str, _Seed]
+             ) -> _Result:
+    if isinstance(source, bytes):  # sent by the client
+        rows, decided = pickle.loads(source)
+    else:
+        with contextlib.closing(_read_only(source.path)) as con:
+            rows, decided = _read_partition(con, source)
     segments = [Segment(*row) for row in rows]
-    position = {s.key: i for i, s in enumerate(segments)}
+    skipped = sum(1 for s in segments if s.key in decided)
+    if skipped == len(segments):  # every segment coded before: nothing to ask for
+        return _Result([], skipped, False, 0, {}, {}, None, (), {})
     cache = _WorkerCache(seeds)
     try:
         suggestions = coder.suggest(segments, cache=cache)  # type: ignore[arg-type]
     except _NeedVectors as need:
-        return _Result([], need.model, need.hashes, cache.new)
-    out = [(position[s.segment.key], s.code_id, s.confidence, s.reason, s.method, s.coder)
-           for s in suggestions]
-    return _Result(out, None, (), cache.new)
-
+        return _Result([], 0, False, 0, {}, {}, need.model, need.hashes, cache.new)
+    # Whole documents go in, so context features see every neighbour; only segments not
+    # yet coded by this coder come out.
+    out = []
+    coded = set()
+    by_code: dict[str, int] = {}
+    by_method: dict[str, int] = {}
+    for s in suggestions:
+        segment = s.segment
+        if segment.key in decided:
+            continue
+        out.append((segment.document_id, segment.start, segment.end, s.code_id, s.method,
+                    round(s.confidence, 4), s.reason))
+        coded.add(segment.key)
+        by_code[s.code_id] = by_code.get(s.code_id, 0) + 1
+        by_method[s.method] = by_method.get(s.method, 0) + 1
+    return _Result(out, skipped, True, len(coded), by_code, by_method, None, (), cache.new)
