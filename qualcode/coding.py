@@ -24,7 +24,7 @@ from qualcode.errors import ParameterError, ProjectError, parameter_error
 from qualcode.model import Coding, Segment
 from qualcode.project import Project
 
-__all__ = ["CodingRun", "code_project"]
+__all__ = ["CodingRun", "check_codable", "code_project"]
 
 
 # -- running a coder ---------------------------------------------------------------------
@@ -107,12 +107,8 @@ def code_project(
             target.close()
 
 
-def _code(project: Project, method: str | BaseCoder, coder: str | None,
-          documents: str | Sequence[str] | None, learn_from: str | None, batch_size: int,
-          progress: Callable[[int, int], None] | None, params: dict[str, Any]) -> CodingRun:
-    started = time.perf_counter()
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise parameter_error("batch_size", "code_project()", "a positive integer", batch_size)
+def check_codable(project: Project) -> None:
+    """Refuse, with what to do, a project that has no documents or no codebook yet."""
     if len(project.documents) == 0:
         raise ProjectError(
             f"{project.path} has no documents yet: ingest transcripts first "
@@ -123,6 +119,15 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
             f"{project.path} has no codebook: add one first "
             f"(`qualcode codebook set {project.path} FILE`)."
         )
+
+
+def _code(project: Project, method: str | BaseCoder, coder: str | None,
+          documents: str | Sequence[str] | None, learn_from: str | None, batch_size: int,
+          progress: Callable[[int, int], None] | None, params: dict[str, Any]) -> CodingRun:
+    started = time.perf_counter()
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise parameter_error("batch_size", "code_project()", "a positive integer", batch_size)
+    check_codable(project)
     estimator = _estimator(method, learn_from, params)
     name = coder or estimator.name
     from qualcode.analysis.agreement import select_documents

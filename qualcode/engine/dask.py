@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qualcode.coders.base import BaseCoder
-from qualcode.coding import CodingRun, _coded_keys, _estimator
+from qualcode.coding import CodingRun, _coded_keys, _estimator, check_codable
 from qualcode.engine.progress import ProgressArg, progress_reporter
 from qualcode.errors import (
     DependencyError,
@@ -185,16 +185,7 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
     started = time.perf_counter()
     phases: dict[str, float] = {}
     lap = _Lap(phases)
-    if len(project.documents) == 0:
-        raise ProjectError(
-            f"{project.path} has no documents yet: ingest transcripts first "
-            f"(`qualcode ingest {project.path} FOLDER`)."
-        )
-    if project.codebook is None:
-        raise ProjectError(
-            f"{project.path} has no codebook: add one first "
-            f"(`qualcode codebook set {project.path} FILE`)."
-        )
+    check_codable(project)
     estimator = _estimator(method, learn_from, params)
     name = coder or estimator.name
     from qualcode.analysis.agreement import select_documents
