@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from qualcode.project import Project
 
-__all__ = ["DEFAULT_MODEL", "embed", "load_model", "model_key"]
+__all__ = ["DEFAULT_MODEL", "embed", "load_model", "model_key", "sentences_of"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {
@@ -43,6 +44,14 @@ _DEFAULT_ALIASES = {
 }
 _EXTRA = "pip install 'qualcode[embeddings]'"
 _lock = threading.Lock()
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences_of(text: str) -> list[str]:
+    """The sentences of ``text`` worth embedding on their own (three words or more); the
+    coders compare these as well as the whole segment, since one sentence of a long turn
+    can carry a code."""
+    return [p for p in _SENTENCE.split(text.strip()) if len(p.split()) >= 3]
 
 
 def _is_default(model: str) -> bool:

@@ -16,7 +16,6 @@ Thresholds: one default (``threshold``), per-code overrides (``thresholds``), or
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from qualcode.coders.base import (
     _as_project,
     training_data_from,
 )
-from qualcode.coders.embeddings import DEFAULT_MODEL, embed, model_key
+from qualcode.coders.embeddings import DEFAULT_MODEL, embed, model_key, sentences_of
 from qualcode.errors import CodebookError, parameter_error
 from qualcode.model import Codebook, Segment
 
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["SemanticCoder", "code_texts"]
 
 FIELDS = ("name", "definition", "include", "examples")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _LABEL = {"name": "name", "definition": "definition", "include": "inclusion criteria",
           "examples": "example"}
 
@@ -221,8 +219,7 @@ class SemanticCoder(BaseCoder):
             starts.append(len(texts))
             texts.append(segment.text)
             if self.sentences:
-                parts = [p for p in _SENTENCE.split(segment.text.strip())
-                         if len(p.split()) >= 3]
+                parts = sentences_of(segment.text)
                 if len(parts) > 1:  # a long turn: each sentence may match on its own
                     texts.extend(parts)
         starts.append(len(texts))

@@ -39,7 +39,6 @@ documents (all their segments, interviewer turns included), as
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +49,7 @@ from qualcode.coders.base import (
     _as_project,
     training_data_from,
 )
-from qualcode.coders.embeddings import DEFAULT_MODEL, embed, model_key
+from qualcode.coders.embeddings import DEFAULT_MODEL, embed, model_key, sentences_of
 from qualcode.errors import ParameterError, parameter_error
 from qualcode.model import Codebook, Segment
 
@@ -63,7 +62,6 @@ __all__ = ["FEATURES", "SupervisedCoder"]
 
 FEATURES = ("text", "sentences", "definitions", "neighbours", "prompt", "task", "position",
             "form", "tfidf")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # A few similarities beside thousands of other columns: weighted up so that the shared
 # regularisation does not drown them (1, 3 and 8 tried on the shared study: 3 was best).
 _DEFINITIONS_WEIGHT = 3.0
@@ -425,7 +423,7 @@ class _Featuriser:
 
         pieces, owner = [], []
         for i, segment in enumerate(segments):
-            parts = [p for p in _SENTENCE.split(segment.text.strip()) if len(p.split()) >= 3]
+            parts = sentences_of(segment.text)
             if len(parts) > 1:
                 pieces.extend(parts)
                 owner.extend([i] * len(parts))
