@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,54 @@ def test_an_old_project_is_backed_up_then_migrated(tmp_path: Path) -> None:
     backup = tmp_path / "old.qualcode.v1.bak"
     assert backup.is_file()
     assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_a_version_2_project_keeps_its_codings_and_gets_the_covering_index(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.qualcode"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA application_id = 1363365700")
+    for version in (1, 2):
+        for statement in MIGRATIONS[version].split(";"):
+            if statement.strip():
+                con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('application', 'qualcode')")
+    con.execute("INSERT INTO documents VALUES ('d', 0, 'some text', 9, NULL, 'h', '{}', 'now')")
+    con.execute(
+        "INSERT INTO codings (document_id, start, end, code_id, coder, method, confidence, "
+        "status, reason, memo, created) VALUES ('d', 0, 4, 'c', 'ann', 'manual', 0.5, "
+        "'accepted', 'why', 'memo', 'then')"
+    )
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    with Project.open(path) as project:
+        assert project.schema_version == SCHEMA_VERSION
+        (coding,) = project.codings(code="c")
+        assert coding == Coding("d", 0, 4, "c", "ann", method="manual", confidence=0.5,
+                                reason="why", memo="memo", created="then", id=1)
+        plan = project._con.execute(
+            "EXPLAIN QUERY PLAN SELECT document_id, start, end, code_id, coder, method, "
+            "confidence, status, reason, memo, created, id FROM codings WHERE code_id = ? "
+            "ORDER BY id", ("c",)).fetchall()
+    assert "COVERING INDEX codings_by_code_covering" in str(plan)
+    assert "TEMP B-TREE" not in str(plan)  # rows come out of the index in id order
+
+
+def test_codings_read_from_the_store_equal_the_codings_stored(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.qualcode") as project:
+        project.add_corpus(make_corpus({"d": "Anna: We knocked and waited at the door."}))
+        stored = [Coding("d", 0, 10, "knock", "ann", confidence=None, created="t1"),
+                  Coding("d", 11, 21, "wait", "bot", method="rules", confidence=0.25,
+                         status="suggested", reason="matched 'wait'", created="t2")]
+        ids = project.add_codings(stored, check_codes=False)
+        read = project.codings()
+        assert list(read) == [replace(c, id=i) for c, i in zip(stored, ids, strict=True)]
+        assert project.coding(ids[1]) == read[1]
+        assert hash(read[0]) == hash(replace(stored[0], id=ids[0]))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            read[0].code_id = "other"  # type: ignore[misc]
 
 
 def test_a_newer_project_is_refused(tmp_path: Path) -> None:
