@@ -540,7 +540,7 @@ def main() -> None:
     args.rules_segments = 10_000 if quick else 100_000
     args.store_documents = 200 if quick else 1700
     args.codings = 50_000 if quick else 1_000_000
-    args.memory_documents = 200 if quick else 1700  # about 100,000 segments
+    args.memory_documents = 200 if quick else 4000  # 132,542 segments: over the 100,000 named
     args.embedding_responses = 200 if quick else 2000
     args.permutations = 100 if quick else 1000
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -499,19 +499,16 @@ class Project:
                 f"Codes not in the project's codebook: {', '.join(sorted(unknown_codes))}. "
                 "Add them to the codebook first (or import with check_codes=False)."
             )
-        new_ids = []
+        rows = [(c.document_id, c.start, c.end, c.code_id, c.coder, c.method, c.confidence,
+                 c.status, c.reason, c.memo, c.created) for c in codings]
         with _transaction(self._con):
-            for c in codings:
-                cursor = self._con.execute(
-                    "INSERT OR IGNORE INTO codings (document_id, start, end, code_id, coder, "
-                    "method, confidence, status, reason, memo, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (c.document_id, c.start, c.end, c.code_id, c.coder, c.method,
-                     c.confidence, c.status, c.reason, c.memo, c.created),
-                )
-                if cursor.rowcount:
-                    new_ids.append(cursor.lastrowid)
-        return new_ids
+            # Rows get ids above every stored one, in order (this transaction is the only
+            # writer): the new ids are those above the largest before.
+            (before,) = self._con.execute("SELECT COALESCE(MAX(id), 0) FROM codings").fetchone()
+            if not insert_coding_rows(self._con, rows):
+                return []
+            return [i for (i,) in self._con.execute(
+                "SELECT id FROM codings WHERE id > ? ORDER BY id", (before,))]
 
     def codings(
         self,
@@ -834,6 +831,51 @@ class CodingList(tuple):
 
 
 # -- helpers ------------------------------------------------------------------------------
+def insert_coding_rows(con: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Store coding rows (the fields of :class:`Coding` but ``id``, in order), skipping any
+    identical in document, offsets, code and coder to a stored one; returns how many were
+    new. No checks: for rows already checked, or made from the project's own segments.
+    Call inside a transaction."""
+    before = con.total_changes
+    con.executemany(
+        "INSERT OR IGNORE INTO codings (document_id, start, end, code_id, coder, method, "
+        "confidence, status, reason, memo, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return con.total_changes - before
+
+
+def read_segment_rows(
+    con: sqlite3.Connection, kind: str, rowids: Iterable[tuple[int, int]], coder: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, int, str]]]:
+    """The ``kind`` segments of the documents in each ``(first, last)`` range of document
+    rows, as rows (the fields of :class:`Segment`, in order; documents in row order), and
+    ``(document, start, end, code)`` of each coding of theirs by ``coder``.
+
+    For a reader that holds only a connection (a Dask worker with the file open
+    read-only): :meth:`Project.segments` checks the ids it is given against every document,
+    which for a million documents costs more than coding them.
+    """
+    rows: list[tuple[Any, ...]] = []
+    coded: list[tuple[str, int, int, str]] = []
+    for first, last in rowids:
+        texts = dict(con.execute(
+            "SELECT id, text FROM documents WHERE rowid BETWEEN ? AND ?", (first, last)))
+        for document_id, start, end, index, speaker, role, t0, t1 in con.execute(
+                "SELECT s.document_id, s.start, s.end, s.idx, s.speaker, s.role, "
+                "s.start_time, s.end_time FROM documents AS d JOIN segments AS s "
+                "ON s.document_id = d.id AND s.kind = ? WHERE d.rowid BETWEEN ? AND ? "
+                "ORDER BY d.rowid, s.idx", (kind, first, last)):
+            rows.append((document_id, start, end, texts[document_id][start:end], kind,
+                         index, speaker, role, t0, t1))
+        coded.extend(con.execute(
+            # CROSS JOIN: by document (not every coding of the coder)
+            "SELECT c.document_id, c.start, c.end, c.code_id FROM documents AS d "
+            "CROSS JOIN codings AS c ON c.document_id = d.id AND c.coder = ? "
+            "WHERE d.rowid BETWEEN ? AND ?", (coder, first, last)))
+    return rows, coded
+
+
 class _transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any error (nothing half-written)."""
 

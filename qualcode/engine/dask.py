@@ -58,7 +58,7 @@ from qualcode.errors import (
     parameter_error,
 )
 from qualcode.model import Coding, Segment, now_iso
-from qualcode.project import Project, _transaction
+from qualcode.project import Project, _transaction, insert_coding_rows, read_segment_rows
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -527,19 +527,12 @@ def _store(project: Project, coder: str, codes: set[str], results: list[_Result]
             "Add them to the codebook first."
         )
     created = now_iso()  # one time for the transaction (code_project stamps each coding)
-    rows = [(*row[:4], coder, *row[4:], created) for r in results for row in r.rows]
+    rows = [(*row[:4], coder, *row[4:6], "suggested", row[6], "", created)
+            for r in results for row in r.rows]
     if not rows:
         return 0
-    con = project._con
-    with _transaction(con):
-        before = con.total_changes
-        con.executemany(
-            "INSERT OR IGNORE INTO codings (document_id, start, end, code_id, coder, method, "
-            "confidence, status, reason, memo, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'suggested', ?, '', ?)",
-            rows,
-        )
-        return con.total_changes - before
+    with _transaction(project._con):
+        return insert_coding_rows(project._con, rows)
 
 
 def _raise_worker_error(exc: BaseException) -> None:
@@ -658,33 +651,12 @@ def _read_only(path: str) -> sqlite3.Connection:
 def _read_partition(con: sqlite3.Connection, source: _FileSource
                     ) -> tuple[list[tuple[Any, ...]], set[tuple[str, int, int]]]:
     """A partition's segments as rows (the fields of :class:`Segment`, in order), and the
-    keys of those ``source.coder`` coded before (as ``code_project`` finds them).
-
-    Read straight from the tables, by ranges of document rows: ``Project.segments`` checks
-    the ids it is given against every document, which for a million documents would cost
-    more than coding a partition.
-    """
-    rows: list[tuple[Any, ...]] = []
-    codings: list[Coding] = []
-    for first, last in source.rowids:
-        texts = dict(con.execute(
-            "SELECT id, text FROM documents WHERE rowid BETWEEN ? AND ?", (first, last)))
-        for document_id, start, end, index, speaker, role, t0, t1 in con.execute(
-                "SELECT s.document_id, s.start, s.end, s.idx, s.speaker, s.role, "
-                "s.start_time, s.end_time FROM documents AS d JOIN segments AS s "
-                "ON s.document_id = d.id AND s.kind = ? WHERE d.rowid BETWEEN ? AND ? "
-                "ORDER BY d.rowid, s.idx", (source.kind, first, last)):
-            rows.append((document_id, start, end, texts[document_id][start:end], source.kind,
-                         index, speaker, role, t0, t1))
-        codings.extend(Coding(document_id, start, end, code_id, coder=source.coder)
-                       for document_id, start, end, code_id in con.execute(
-                           # CROSS JOIN: by document (not every coding of the coder)
-                           "SELECT c.document_id, c.start, c.end, c.code_id FROM documents "
-                           "AS d CROSS JOIN codings AS c ON c.document_id = d.id "
-                           "AND c.coder = ? WHERE d.rowid BETWEEN ? AND ?",
-                           (source.coder, first, last)))
-    if not codings:
+    keys of those ``source.coder`` coded before (as ``code_project`` finds them)."""
+    rows, coded = read_segment_rows(con, source.kind, source.rowids, source.coder)
+    if not coded:
         return rows, set()
+    codings = [Coding(document_id, start, end, code_id, coder=source.coder)
+               for document_id, start, end, code_id in coded]
     return rows, _coded_keys(codings, [Segment(*row) for row in rows])
 
 
