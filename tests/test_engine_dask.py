@@ -279,6 +279,14 @@ def test_the_cli_codes_on_a_dask_scheduler(client, template, tmp_path, capsys) -
     assert exit_code == 0 and data["engine"] == "dask" and data["workers"] == 2
     assert data["stored"] == expected.stored
     assert stored(spread) == stored(single)
+    # rules: tasks of 5,000 segments by default, so this small project is one task
+    assert data["segments"] < 5_000 and data["batches"] == 1
+    again = copy_of(template, tmp_path, "small-tasks")
+    exit_code, out, _ = run_cli(capsys, "code", str(again), "--method", "rules", "--engine",
+                                "dask", "--scheduler", client.scheduler.address,
+                                "--batch-size", "3", "--json")
+    assert exit_code == 0 and json.loads(out)["batches"] > 2
+    assert stored(again) == stored(single)
 
 
 def test_the_cli_refuses_an_unknown_engine(template, tmp_path, capsys) -> None:

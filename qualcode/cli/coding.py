@@ -42,7 +42,10 @@ def code(
     threshold: Annotated[
         float | None, typer.Option(help="semantic/auto: similarity a segment needs.")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Segments per transaction.")] = 500,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Segments per transaction (default 500); with "
+                                      "--engine dask, per task (default 500; rules 5,000).")
+    ] = None,
     engine: Annotated[
         str, typer.Option(help="local (this process) or dask (a Dask cluster).")
     ] = "local",
@@ -71,7 +74,8 @@ def code(
         with progress_reporter(not json_, f"Coding with the {method} coder",
                                unit="segments") as report:
             run = code_project(project, method, coder, documents, learn_from=learn_from,
-                               batch_size=batch_size, progress=report, **params)
+                               batch_size=500 if batch_size is None else batch_size,
+                               progress=report, **params)
     else:
         from qualcode.errors import parameter_error
 
