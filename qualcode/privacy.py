@@ -1355,15 +1355,16 @@ def _apply(proposal: Proposal, out: PathArg | None, key: PathArg | None, *,
                     start_time=s.start_time, end_time=s.end_time,
                 ))
         codings = list(original.codings())
-        versions = [(v["version"], v["note"]) for v in original.codebook_versions()]
-        books = [(_codebook_copy(original.codebook_version(v), sub), sub(note))
-                 for v, note in versions]
+        versions = original.codebook_versions()
+        books = [(_codebook_copy(original.codebook_version(v["version"]), sub),
+                  sub(v["note"]), v["created"]) for v in versions]
         memos = original.memos()
+        decisions = original.decisions()
 
     try:
         with Project.create(tmp_out) as target:
-            for book, note in books:
-                target.set_codebook(book, note=note)
+            for book, note, created in books:
+                target.set_codebook(book, note=note, created=created)
             target.add_corpus(Corpus(tuple(new_documents), tuple(new_segments)))
             # Two codings whose boundaries differed only inside one name become one.
             new_codings: dict[tuple[str, int, int, str, str], Coding] = {}
@@ -1383,7 +1384,11 @@ def _apply(proposal: Proposal, out: PathArg | None, key: PathArg | None, *,
                           if memo.coding_id in new_id_of else None)
                 target.add_memo(sub(memo.text), document=ids.get(memo.document_id)
                                 if memo.document_id else None, code=memo.code_id,
-                                coding=coding, author=memo.author)
+                                coding=coding, author=memo.author, created=memo.created)
+            # The review log, each decision on the coding's new id.
+            target.copy_decisions(
+                {**d, "coding_id": id_by_identity[new_id_of[d["coding_id"]]]}
+                for d in decisions if d["coding_id"] in new_id_of)
             counts = {"documents": len(new_documents), "segments": len(new_segments),
                       "codings": len(stored), "memos": len(memos)}
         _atomic_write(key_path, _key_csv(proposal))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from os import PathLike
 from pathlib import Path
@@ -453,8 +453,12 @@ class Project:
             for v, n, c, note, body in rows
         ]
 
-    def set_codebook(self, codebook: Codebook, *, note: str = "") -> int:
+    def set_codebook(self, codebook: Codebook, *, note: str = "",
+                     created: str | None = None) -> int:
         """Store ``codebook`` as the project's next codebook version; returns its number.
+
+        ``created``: when the version was made (ISO 8601; default now), for a copy of a
+        project that keeps its history.
 
         Codings that use a code the new version lacks are kept, and reported by
         :meth:`info` as ``codes_not_in_codebook``.
@@ -467,7 +471,8 @@ class Project:
             self._con.execute(
                 "INSERT INTO codebook_versions (version, name, created, note, body) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (version, stored.name, now_iso(), note, _codebook_to_json(stored)),
+                (version, stored.name, created or now_iso(), note,
+                 _codebook_to_json(stored)),
             )
         return version
 
@@ -611,6 +616,30 @@ class Project:
         )
         return True
 
+    def copy_decisions(self, decisions: Iterable[Mapping[str, Any]]) -> int:
+        """Add review decisions made elsewhere to the log, as they were (``coding_id``,
+        ``old_status``, ``new_status``, ``by``, ``at``, as :meth:`decisions` gives them,
+        with ``coding_id`` naming a coding of this project); returns how many.
+
+        For a copy of a project that keeps its review history: the codings' statuses are
+        copied with the codings, so nothing here changes a status."""
+        rows = [(d["coding_id"], d["old_status"], d["new_status"], d.get("by"), d["at"])
+                for d in decisions]
+        known = {i for (i,) in self._con.execute("SELECT id FROM codings")} if rows else set()
+        for coding_id, old, new, _, _ in rows:
+            if coding_id not in known:
+                raise NotFoundError(f"No coding with id {coding_id} in {self.path}.")
+            for status in (old, new):
+                if status not in CODING_STATUSES:
+                    raise ParameterError(
+                        f"A decision's status must be one of {', '.join(CODING_STATUSES)}. "
+                        f"Got {status!r} instead (coding {coding_id}).")
+        with _transaction(self._con):
+            self._con.executemany(
+                "INSERT INTO decisions (coding_id, old_status, new_status, by, at) "
+                "VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
     def decisions(self) -> list[dict[str, Any]]:
         """The review log: every status change with who made it and when."""
         rows = self._con.execute(
@@ -628,8 +657,12 @@ class Project:
         code: str | None = None,
         coding: int | None = None,
         author: str | None = None,
+        created: str | None = None,
     ) -> int:
-        """Write a memo, attached to a document, a code, a coding or the project."""
+        """Write a memo, attached to a document, a code, a coding or the project.
+
+        ``created``: when it was written (ISO 8601; default now), for a copy of a project
+        that keeps its history."""
         if not text or not text.strip():
             raise ParameterError("A memo needs some text.")
         if document is not None:
@@ -640,7 +673,7 @@ class Project:
             cursor = self._con.execute(
                 "INSERT INTO memos (text, document_id, code_id, coding_id, author, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (text, document, code, coding, author, now_iso()),
+                (text, document, code, coding, author, created or now_iso()),
             )
         return cursor.lastrowid
 

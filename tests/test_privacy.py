@@ -121,7 +121,8 @@ def study(tmp_path: Path) -> Path:
                               status="suggested", reason="matched 'Hollins Road'"))
         ids = project.add_codings(codings)
         project.add_memo("Sarah knows Tom Baker from Oakview.", document="int01_sarah",
-                         coding=ids[0], author="reference")
+                         coding=ids[0], author="reference", created="2026-01-02T03:04:05+00:00")
+        project.reject(ids[4], by="anna")
     return path
 
 
@@ -238,6 +239,8 @@ def test_apply_writes_a_new_project_with_aligned_codings(study: Path, tmp_path: 
     original_hash = file_hash(study)
     with Project.open(study) as project:
         old_codings = {c.id: (c, project.text_of(c)) for c in project.codings()}
+        old_decisions = project.decisions()
+        old_versions = project.codebook_versions()
     out, key = tmp_path / "anon.qualcode", tmp_path / "keys" / "key.csv"
     key.parent.mkdir()
     result = anonymise(study, ner=fake_ner, apply=True, out=out, key=key)
@@ -269,6 +272,14 @@ def test_apply_writes_a_new_project_with_aligned_codings(study: Path, tmp_path: 
         memo = anon.memos()[0]
         assert memo.text == "Person 1 knows Person 2 from Organisation 1."
         assert memo.document_id == "int01_person_1" and memo.coding_id == new[0].id
+        # the history comes too: when memos and codebook versions were written, and who
+        # accepted or rejected what when (on the codings' new ids)
+        assert memo.created == "2026-01-02T03:04:05+00:00"
+        assert anon.codebook_versions() == old_versions
+        (decision,) = old_decisions
+        assert decision["by"] == "anna" and decision["new_status"] == "rejected"
+        assert anon.decisions() == [{**decision, "coding_id": new[4].id}]
+        assert new[4].status == "rejected"
         book = anon.codebook
         assert book.get("places").definition == "Streets like Place 1."
         assert book.get("places").examples == ("Near the Place 2.",)

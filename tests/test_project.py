@@ -276,3 +276,19 @@ def test_store_round_trip_keeps_every_span(tmp_path_factory, bodies, data) -> No
         frame = project.codings().to_frame()
         expected = [doc.text[c.start:c.end] for doc, c in zip(documents, codings, strict=True)]
         assert list(frame["text"]) == expected
+
+
+def test_copied_decisions_keep_their_time_and_name_known_codings(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.qualcode") as project:
+        project.add_corpus(make_corpus({"d": "Anna: We knocked and waited."}))
+        (coding_id,) = project.add_codings([Coding("d", 6, 16, "knock", "bot",
+                                                   status="rejected")], check_codes=False)
+        decision = {"coding_id": coding_id, "old_status": "suggested",
+                    "new_status": "rejected", "by": "anna", "at": "2026-01-02T03:04:05+00:00"}
+        assert project.copy_decisions([decision]) == 1
+        assert project.decisions() == [decision]
+        with pytest.raises(NotFoundError, match="No coding with id 99"):
+            project.copy_decisions([{**decision, "coding_id": 99}])
+        with pytest.raises(ParameterError, match="'maybe'"):
+            project.copy_decisions([{**decision, "new_status": "maybe"}])
+        assert project.decisions() == [decision]  # a refused batch adds nothing
