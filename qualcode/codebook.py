@@ -323,10 +323,46 @@ def _kind(node: Any) -> str:
             yaml.MappingNode: "mapping"}.get(type(node), "value")
 
 
+# Nesting a codebook can need: themes > codes > sub-codes (a few levels) > fields > lists.
+# PyYAML takes time growing with the square of the nesting to read a deeply nested file
+# (a minute for 50,000 brackets), so deeper files are refused before it reads them.
+MAX_YAML_DEPTH = 64
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_YAML_DEPTH`, by brackets (``[``, ``{``)
+    or by indentation, naming the line. Approximate (brackets inside quotes count too),
+    but no codebook comes near the limit."""
+    indents: list[int] = []
+    brackets = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        content = line.lstrip(" ")
+        if content and not content.startswith("#"):
+            indent = len(line) - len(content)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+        deepest = brackets
+        for ch in content:
+            if ch in "[{":
+                brackets += 1
+                deepest = max(deepest, brackets)
+            elif ch in "]}":
+                brackets = max(brackets - 1, 0)
+            elif ch == "#":
+                break
+        if max(len(indents), deepest) > MAX_YAML_DEPTH:
+            raise CodebookError(
+                f"The YAML is nested more than {MAX_YAML_DEPTH} levels deep here; a "
+                "codebook needs a few (themes, codes, their fields). Check the brackets and "
+                "indentation.", path=path, line=number)
+
+
 def _load_yaml(path: Path) -> tuple[Codebook | None, list[Problem]]:
     import yaml
 
     text = _read_text(path)
+    _check_depth(text, path)
     try:
         # Anchors/aliases let a tiny file expand enormously; codebooks never need them.
         for token in yaml.scan(text, Loader=yaml.SafeLoader):

@@ -106,10 +106,21 @@ def test_validate_lists_warnings_for_empty_definitions(tmp_path: Path) -> None:
 def test_deeply_nested_yaml_is_refused_cleanly(tmp_path: Path) -> None:
     deep = "name: x\nthemes:\n" + "".join(
         f"{'  ' * (2 * i + 1)}- id: c{i}\n{'  ' * (2 * i + 2)}codes:\n" for i in range(60))
-    with pytest.raises(CodebookError, match="nested"):
+    with pytest.raises(CodebookError, match="nested more than 64 levels") as caught:
         load_codebook(write(tmp_path, deep))
-    with pytest.raises(CodebookError):
-        load_codebook(write(tmp_path, "[" * 1500 + "]" * 1500))
+    assert caught.value.line == 66  # the line where the 65th level opens
+    # refused before PyYAML reads it (which takes a minute for 50,000 brackets)
+    with pytest.raises(CodebookError, match="nested more than 64 levels") as caught:
+        load_codebook(write(tmp_path, "codes: " + "[" * 50_000 + "]" * 50_000))
+    assert caught.value.line == 1
+
+
+def test_brackets_in_text_and_ordinary_nesting_are_not_too_deep(tmp_path: Path) -> None:
+    text = ("name: x\nthemes:\n  - id: t\n    codes:\n      - id: a\n"
+            "        definition: 'Quotes with [sic] and {braces}, [[twice]].'\n"
+            "        examples: [\"one [1]\", \"two\"]\n")
+    book = load_codebook(write(tmp_path, text))
+    assert book.get("a").examples == ("one [1]", "two")
 
 
 def test_bundled_codebook_is_valid_and_complete() -> None:
