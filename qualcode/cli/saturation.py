@@ -48,8 +48,10 @@ def saturation_command(
         "--overwrite", help="Replace report files already in --out.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Code saturation: new codes per interview, Guest 2020 'b+r', Francis 2010, Chao2,
-    accumulation fits and the spread over random interview orders."""
+    """Code saturation: new codes per interview and when the study stopped finding them.
+
+    Guest 2020 'b+r', Francis 2010, Chao2, accumulation fits and the spread over random
+    interview orders."""
     from contextlib import nullcontext
 
     from qualcode.analysis.saturation import saturation
