@@ -81,6 +81,11 @@ def swj(workdir: Path, units: list[str], method: str, params: dict[str, Any]
                               unit=unit)
         print(f"\n[swj2022] {method} coder, unit {unit}:")
         print(result.summary())
+        seconds = result.seconds
+        print(f"Fit {seconds.get('fit', 0):.1f} s, suggest {seconds.get('suggest', 0):.1f} s "
+              f"(load average {_load()}).")
+        for note in (result.fit_report or {}).get("notes", ()):
+            print(f"Fit: {note}.")
         frame = result.to_frame()[["code", "support", "predicted", "precision", "recall", "f1",
                                    "kappa"]]
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -139,6 +144,10 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{_f(macro['kappa'])} over {macro['codes']['kappa']} codes, macro F1 "
                 f"{_f(macro['f1'])}, micro kappa {_f(result['micro']['kappa'])} "
                 "(target >= 0.6; baseline 0.35, line level)")
+            settings = [n for n in (result.get("fit_report") or {}).get("notes", ())
+                        if n.startswith("settings")]
+            if settings:
+                lines.append(f"  (fit {result['seconds']['fit']:.0f} s; {settings[0]})")
         lines.append("")
         for unit, result in data["units"].items():
             lines.append(f"Per code, unit {unit}:")
@@ -160,6 +169,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_f(theme['overall']['pooled']['kappa'])} (target >= 0.5); code level macro "
             f"kappa {_f(data['code']['overall']['macro']['kappa'])}.")
     return "\n".join(lines)
+
+
+def _load() -> str:
+    try:
+        import os
+
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
 
 
 def _f(value: float | None) -> str:

@@ -9,12 +9,18 @@ import numpy as np
 import pytest
 
 from qualcode.coders import TrainingData, segment_labels
+from qualcode.coders.base import embedding_cache
 from qualcode.coders.supervised import (
+    AUTO_GRIDS,
     SupervisedCoder,
+    _agreement,
     _best_threshold,
     _context,
     _Featuriser,
+    _gram,
+    _held_out_score,
     _pooled,
+    _Space,
 )
 from qualcode.errors import ParameterError
 from qualcode.ingest.turns import numbered_prompt
@@ -40,6 +46,12 @@ def test_training_data_from_a_project_filters_coder_and_documents(tmp_path: Path
     assert {s.document_id for s in data.segments} == {"d1"}
     assert [c.coder for c in data.codings] == ["bob", "bob"]
     assert sum(bool(labels) for labels in data.labels()) == 2
+    # it keeps the project for its embedding cache (evaluate() fits on such data), and
+    # nothing else depends on it
+    assert embedding_cache(data) is project and embedding_cache(project) is project
+    plain = TrainingData(data.segments, data.codings)
+    assert embedding_cache(plain) is None and plain == data
+    assert embedding_cache((data.segments, data.codings)) is None
 
 
 @pytest.mark.parametrize(
@@ -211,3 +223,203 @@ def test_a_project_teaches_only_from_documents_a_person_has_coded(tmp_path: Path
         data = training_data_from(project, coder="alice", where="test")
     # d2 has no codings yet: its segments are not known to lack the codes.
     assert {s.document_id for s in data.segments} == {"d1", "d3"}
+
+
+# -- settings chosen by grouped cross-validation -------------------------------------------
+
+def _study(n_documents: int, turns: int = 12, seed: int = 0) -> TrainingData:
+    """Synthetic interviews: a turn mentioning "kettle" (or "biscuit") is coded tea, one
+    mentioning "absent" attendance; some filler words, and a few turns miscoded."""
+    from builders import make_corpus
+
+    rng = np.random.default_rng(seed)
+    filler = ["we talked", "it was fine", "the weather turned", "nothing much happened",
+              "she smiled", "I wrote notes", "the bus was late"]
+    texts, labels = {}, {}
+    for d in range(n_documents):
+        lines = []
+        for i in range(turns):
+            words = [str(rng.choice(filler)), str(rng.choice(filler))]
+            codes = []
+            if rng.random() < 0.3:
+                words.append(str(rng.choice(["the kettle went on", "a biscuit and tea"])))
+                codes.append("tea")
+            if rng.random() < 0.3:
+                words.append("he was absent again")
+                codes.append("attendance")
+            if rng.random() < 0.1:  # a miscoded turn
+                codes = codes[:-1] if codes else ["tea"]
+            lines.append(f"P{d}: {' and '.join(words)}.")
+            labels[(f"doc{d}", i)] = codes
+        texts[f"doc{d}"] = "\n".join(lines)
+    corpus = make_corpus(texts)
+    codings = tuple(Coding(s.document_id, s.start, s.end, code, coder="alice")
+                    for s in corpus.segments for code in labels[(s.document_id, s.index)])
+    return TrainingData(corpus.segments, codings)
+
+
+_FAST = {"features": ("tfidf", "form", "position"), "min_examples": 3}
+_SELECT = {**_FAST, "combine": "select"}
+
+
+def test_auto_settings_are_chosen_by_grouped_cross_validation() -> None:
+    data = _study(6)
+    coder = SupervisedCoder(**_SELECT, cv=3, C=[0.1, 10.0], max_rate=[1.0, None],
+                            definitions_weight=3).fit(data)
+    chosen = coder.chosen_
+    assert chosen["selected"] is True and chosen["documents"] == 6 and chosen["folds"] == 3
+    assert chosen["combinations"] == 4 == len(coder.selection_)
+    scores = [row["cv_kappa"] for row in coder.selection_]
+    assert scores == sorted(scores, reverse=True)
+    best = coder.selection_[0]
+    assert chosen["cv_kappa"] == best["cv_kappa"] and all(
+        chosen[k] == best[k] for k in ("C", "max_rate", "definitions_weight"))
+    assert chosen["C"] in (0.1, 10.0) and chosen["definitions_weight"] == 3.0
+    assert "settings chosen by grouped cross-validation over 6 documents (3 folds" in str(
+        coder.report_.notes)
+    # Deterministic: the same choice and thresholds again.
+    again = SupervisedCoder(**_SELECT, cv=3, C=[0.1, 10.0], max_rate=[1.0, None],
+                            definitions_weight=3).fit(data)
+    assert again.chosen_ == chosen and again.thresholds_ == coder.thresholds_
+    # It learned something: the tea turns of a new interview score above the others.
+    test = _study(1, turns=40, seed=1)
+    truth = {s.segment.key for s in coder.suggest(test.segments) if s.code_id == "tea"}
+    tea = {c.document_id + str(c.start) for c in test.codings if c.code_id == "tea"}
+    found = {f"{d}{a}" for d, a, _ in truth}
+    assert len(found & tea) >= len(tea) // 2
+
+
+def test_the_first_combination_wins_a_tie() -> None:
+    # Caps this loose never bind: every candidate ties.
+    coder = SupervisedCoder(**_SELECT, cv=3, C=1.0, max_rate=[500.0, 100.0, 1000.0]).fit(
+        _study(4))
+    assert coder.chosen_["selected"] is True and coder.chosen_["max_rate"] == 500.0
+    assert len({row["cv_kappa"] for row in coder.selection_}) == 1
+    # Without definition columns, the weights change nothing: only the first is tried.
+    assert coder.chosen_["definitions_weight"] == AUTO_GRIDS["definitions_weight"][0]
+    assert coder.chosen_["combinations"] == 3
+
+
+@pytest.mark.parametrize("combine", ["select", "average"])
+def test_too_few_documents_fall_back_to_the_first_candidates(combine: str) -> None:
+    coder = SupervisedCoder(**_FAST, combine=combine).fit(_study(2))  # every setting "auto"
+    chosen = coder.chosen_
+    assert chosen["selected"] is False and coder.selection_ == ()
+    assert chosen["max_rate"] == AUTO_GRIDS["max_rate"][0]
+    if combine == "select":
+        assert (chosen["C"], chosen["definitions_weight"]) == (
+            AUTO_GRIDS["C"][0], AUTO_GRIDS["definitions_weight"][0])
+    else:  # averaging needs no choice: every candidate classifier is kept
+        assert chosen["C"] == AUTO_GRIDS["C"] and len(coder.members_) == len(AUTO_GRIDS["C"])
+    assert "2 training documents: too few for grouped folds" in chosen["reason"]
+    assert "settings not chosen (2 training documents" in str(coder.report_)
+    assert set(coder.codes_) == {"tea", "attendance"}
+
+
+def test_average_combines_every_candidate_classifier() -> None:
+    data = _study(5)
+    coder = SupervisedCoder(**_FAST, cv=3, C=[0.1, 10.0], max_rate=[1.0, None],
+                            definitions_weight=[1.0, 2.0]).fit(data)
+    chosen = coder.chosen_
+    assert chosen["combine"] == "average" and chosen["selected"] is True
+    # No definitions feature: only the first weight is used.
+    assert chosen["C"] == (0.1, 10.0) and chosen["definitions_weight"] == 1.0
+    assert chosen["combinations"] == 2 and chosen["max_rate"] in (1.0, None)
+    assert coder.members_ == ((1.0, 0.1), (1.0, 10.0))
+    assert all(len(models) == 2 for models in coder.classifiers_.values())
+    assert "probabilities of 2 classifiers averaged" in str(coder.report_.notes)
+    # The average of the members' probabilities decides.
+    test = _study(1, turns=20, seed=2)
+    found = {(s.segment.key, s.code_id) for s in coder.suggest(test.segments)}
+    matrix, _ = coder.featuriser_.transform(list(test.segments), None)
+    mean = np.mean([model.predict_proba(matrix)[:, 1] for model in coder.classifiers_["tea"]],
+                   axis=0)  # no definitions feature: the weights change nothing
+    expected = {s.key for s, p in zip(test.segments, mean, strict=True)
+                if p >= coder.thresholds_["tea"]}
+    assert {key for key, code in found if code == "tea"} == expected
+
+
+def test_one_document_falls_back_to_stratified_folds() -> None:
+    coder = SupervisedCoder(**_FAST, cv=3).fit(_study(1, turns=40))
+    assert coder.chosen_["selected"] is False and set(coder.codes_) == {"tea", "attendance"}
+
+
+def test_selection_needs_a_code_with_enough_examples() -> None:
+    coder = SupervisedCoder(**{**_FAST, "min_examples": 500}).fit(_study(4))
+    assert coder.codes_ == () and coder.chosen_["selected"] is False
+    assert coder.chosen_["reason"] == "no code has enough examples"
+    assert coder.suggest(_study(1).segments) == []
+
+
+def test_fixed_settings_are_used_as_given() -> None:
+    coder = SupervisedCoder(**_FAST, C=0.7, max_rate=None, definitions_weight=2).fit(
+        _study(4))
+    assert coder.chosen_ == {"C": 0.7, "max_rate": None, "definitions_weight": 2.0,
+                             "combine": "average", "selected": False, "documents": 4, "folds": None,
+                             "cv_kappa": None, "combinations": 1}
+    assert "settings: C=0.7, max_rate=None, definitions_weight=2.0" in coder.report_.notes
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"C": "big"}, "'C' parameter"), ({"C": []}, "'C' parameter"),
+     ({"max_rate": 0.5}, "'max_rate' parameter"), ({"max_rate": [None, True]}, "'max_rate'"),
+     ({"definitions_weight": None}, "'definitions_weight' parameter"),
+     ({"combine": "vote"}, "'combine' parameter")],
+)
+def test_bad_settings_are_refused(params: dict, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        SupervisedCoder(**_FAST, **params).fit(_study(3))
+
+
+def test_held_out_thresholds_come_from_the_other_folds() -> None:
+    scores = np.array([0.9, 0.2, 0.8, 0.1, 0.6, 0.5])
+    truth = np.array([True, False, True, False, False, True])
+    folds = [(np.array([2, 3, 4, 5]), np.array([0, 1])),
+             (np.array([0, 1, 4, 5]), np.array([2, 3])),
+             (np.array([0, 1, 2, 3]), np.array([4, 5]))]
+    # Folds 1 and 2 cut between 0.8/0.9 and 0.2; fold 3 at 0.45 on the first four: the
+    # last fold predicts 0.6 (wrong) and 0.5 (right): 5 of 6 agree.
+    assert _held_out_score(scores, truth, folds, "kappa", None) == pytest.approx(
+        _agreement(np.array([1, 0, 1, 0, 1, 1]), truth, "kappa"))
+    assert _agreement(np.array([1, 0, 1, 0, 1, 1]), truth, "kappa") == pytest.approx(2 / 3)
+    assert _agreement(np.array([1, 0, 1, 0, 1, 1]), truth, "f1") == pytest.approx(6 / 7)
+
+
+def test_fitting_in_the_span_of_the_rows_gives_the_same_model() -> None:
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(40, 30))
+    words = sparse.random(40, 200, density=0.02, random_state=1)
+    matrix = sparse.hstack([dense, words], format="csr")
+    assert np.allclose(_gram(matrix), (matrix @ matrix.T).toarray())
+    truth = dense[:, 0] + 0.5 * rng.normal(size=40) > 0
+    space = _Space(matrix)
+    assert space.rows.shape == (40, 40)
+    train = np.arange(30)
+
+    def model():
+        return LogisticRegression(C=0.5, class_weight="balanced", tol=1e-10, max_iter=10000)
+
+    direct = model().fit(matrix[train], truth[train])
+    reduced = space.original(model().fit(space.rows[train], truth[train]))
+    assert np.allclose(reduced.coef_, direct.coef_, atol=1e-5)
+    assert np.allclose(reduced.predict_proba(matrix[30:]), direct.predict_proba(matrix[30:]),
+                       atol=1e-6)
+    tall = _Space(matrix[:, :20])  # more rows than columns: fitted as they are
+    assert tall.back is None and tall.rows.shape == (40, 20)
+
+
+def test_definitions_weight_rescales_only_the_definition_columns() -> None:
+    from scipy import sparse
+
+    featuriser = _Featuriser(("text", "definitions"), "unused", 8, None)
+    featuriser.blocks = [("text", 0, 2), ("definitions", 2, 4)]
+    matrix = sparse.csr_matrix(np.ones((2, 4)))
+    assert featuriser.weighted(matrix, 1.0) is matrix
+    assert featuriser.weighted(matrix, 3.0).toarray().tolist() == [[1, 1, 3, 3]] * 2
+    featuriser.definitions_weight = 3.0  # a matrix made at weight 3, wanted at 1
+    assert featuriser.weighted(matrix, 1.0).toarray()[0].tolist() == pytest.approx(
+        [1, 1, 1 / 3, 1 / 3])

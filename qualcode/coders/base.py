@@ -131,6 +131,8 @@ class TrainingData:
 
     segments: tuple[Segment, ...]
     codings: tuple[Coding, ...]
+    # The project it came from, for its embedding cache only (never for more codings).
+    cache: Project | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segments", tuple(self.segments))
@@ -150,7 +152,7 @@ class TrainingData:
         ``coder`` (every coder when None) in them."""
         segments = project.segments(document=documents, kind=kind)
         codings = project.codings(document=documents, coder=coder, status=status)
-        return cls(tuple(segments), tuple(codings))
+        return cls(tuple(segments), tuple(codings), cache=project)
 
     def labels(self) -> list[frozenset[str]]:
         """The codes present in each segment (see :func:`segment_labels`)."""
@@ -344,6 +346,14 @@ def _as_project(value: Any) -> Project | None:
     from qualcode.project import Project
 
     return value if isinstance(value, Project) else None
+
+
+def embedding_cache(value: Any) -> Project | None:
+    """The project whose embedding cache a coder fitted on ``value`` may use: the project
+    itself, or the one a :class:`TrainingData` was read from."""
+    if isinstance(value, TrainingData):
+        return value.cache
+    return _as_project(value)
 
 
 def training_data_from(value: Any, *, coder: str | Sequence[str] | None, where: str

@@ -23,7 +23,7 @@ from qualcode.coders.base import (
     BaseCoder,
     FitReport,
     Suggestion,
-    _as_project,
+    embedding_cache,
     training_data_from,
 )
 from qualcode.coders.embeddings import DEFAULT_MODEL, embed, model_key, sentences_of
@@ -160,7 +160,7 @@ class SemanticCoder(BaseCoder):
             if code_id in thresholds:
                 thresholds[code_id] = float(value)
 
-        cache = _as_project(project_or_data)
+        cache = embedding_cache(project_or_data)
         vectors = embed([t for _, _, t in texts], model=self.model, cache=cache,
                         batch_size=self.batch_size, device=self.device)
         order = {c: i for i, c in enumerate(codes)}
