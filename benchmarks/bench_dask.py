@@ -43,34 +43,6 @@ import generate  # noqa: E402
 from bench_perf import fmt, load, machine  # noqa: E402
 
 CODEBOOK = ROOT / "codebooks" / "ap-home-visits.yaml"
-NOTES: list[str] = []
-
-
-def linear_duplicate_check() -> None:
-    """Apply the proposed fix for Corpus's duplicate-id check in this process.
-
-    ``qualcode.model.Corpus.__post_init__`` finds duplicate ids with ``list.count`` inside a
-    loop, O(n^2): a million survey answers (a million documents) would never load. The
-    fix below is the same check in O(n); it is proposed for model.py.
-    """
-    from collections import Counter
-
-    from qualcode.errors import ParameterError
-    from qualcode.model import Corpus
-
-    def __post_init__(self: Corpus) -> None:
-        object.__setattr__(self, "documents", tuple(self.documents))
-        object.__setattr__(self, "segments", tuple(self.segments))
-        counts = Counter(d.id for d in self.documents)
-        duplicates = sorted(i for i, n in counts.items() if n > 1)
-        if duplicates:
-            raise ParameterError(
-                "Document ids must be unique in a corpus. Got duplicates: "
-                f"{', '.join(duplicates)}.")
-
-    Corpus.__post_init__ = __post_init__  # type: ignore[method-assign]
-    NOTES.append("Corpus's duplicate-id check was replaced by its O(n) equivalent (the "
-                 "current one is O(n^2) and does not finish on a million documents).")
 
 
 def survey_project(workdir: Path, responses: int, seed: int) -> tuple[Path, dict[str, Any]]:
@@ -272,9 +244,6 @@ def markdown(results: dict[str, Any], command: str) -> str:
                          f"{fmt(r['coding_per_second'])} | {fmt(r['overall_per_second'])} | "
                          f"{fmt(r['per_cpu_second'])} ({cpu['client']} / {cpu['cluster']}) | "
                          f"{split} | {r['load']} |")
-    if NOTES:
-        lines.append("")
-        lines.extend(f"Note: {n}" for n in NOTES)
     return "\n".join(lines)
 
 
@@ -292,7 +261,6 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     workers = [int(w) for w in args.workers.split(",")]
-    linear_duplicate_check()
     results: dict[str, Any] = {}
     if not args.skip_rules:
         print(f"rules: {args.rules_responses:,} answers (load {load()})", flush=True)
