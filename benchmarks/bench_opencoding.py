@@ -19,7 +19,10 @@ Targets (issue 4):
 - **Speed.** 5,000 segments from cold (embedding included) in under 60 s on 2 cores, and
   from the embedding cache in under 10 s. Each run is a fresh Python process (so imports
   count, as they do for ``qualcode open-code``); wall and CPU time and the load average
-  are printed, because the machine may be shared.
+  are printed, because the machine may be shared. With ONNX Runtime installed (the
+  ``onnx`` extra) the embeddings run there, from a model exported once per machine
+  (``--fresh-export`` times that first run too); ``--backend torch`` gives the torch
+  figure, ``--precision int8`` the quantised model's.
 
 Run from the project root::
 
@@ -211,7 +214,8 @@ def run_recovery(args: argparse.Namespace) -> None:
                 start = time.perf_counter()
                 found = candidates(project, seed=seed, context=context,
                                    n_candidates=n or None, min_size=args.min_size,
-                                   interviewer=interviewer, cluster=cluster, save=False)
+                                   interviewer=interviewer, cluster=cluster, save=False,
+                                   precision=args.precision)
                 seconds = time.perf_counter() - start
                 share, table = recovery(found, scored)
                 themed, _ = recovery(found, scored, with_themes=True)
@@ -253,12 +257,14 @@ _CHILD = """
 import json, resource, sys, time
 start = time.perf_counter()
 from qualcode.opencoding import candidates
-found = candidates(sys.argv[1], documents=json.loads(sys.argv[2]), seed=0, save=False)
+found = candidates(sys.argv[1], documents=json.loads(sys.argv[2]), seed=0, save=False,
+                   precision=sys.argv[3])
 inner = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"inner": inner, "cpu": usage.ru_utime + usage.ru_stime,
                   "segments": found.n_segments, "candidates": len(found.active),
-                  "rss_mb": usage.ru_maxrss / 1024}))
+                  "rss_mb": usage.ru_maxrss / 1024,
+                  "torch": "torch" in sys.modules}))
 """
 
 
@@ -291,15 +297,23 @@ def speed_project(workdir: Path, segments: int):
 def run_speed(args: argparse.Namespace) -> None:
     path, documents, total = speed_project(args.workdir, args.segments)
     print(f"{total} participant sentences in {len(documents)} documents; cores: "
-          f"{os.cpu_count()}; threads: {args.threads or 'default'}; load average before: "
-          f"{load_avg()}")
+          f"{os.cpu_count()}; threads: {args.threads or 'default'}; backend: {args.backend}; "
+          f"precision: {args.precision}; load average before: {load_avg()}")
+    fresh = None
+    if args.fresh_export:  # an empty cache of exported models: the very first run
+        import tempfile
+        fresh = tempfile.mkdtemp(prefix="qualcode-cache-", dir=args.workdir)
     for label in ("cold (empty embedding cache)", *(["from the embedding cache"] * args.repeat)):
         start = time.perf_counter()
         env = dict(os.environ)
+        env["QUALCODE_EMBEDDINGS_BACKEND"] = args.backend
+        if fresh:
+            env["QUALCODE_CACHE_DIR"] = fresh
         if args.threads:  # torch, OpenBLAS and OpenMP thread pools of the child
             for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
                 env[name] = str(args.threads)
-        child = subprocess.run([sys.executable, "-c", _CHILD, str(path), json.dumps(documents)],
+        child = subprocess.run([sys.executable, "-c", _CHILD, str(path), json.dumps(documents),
+                                args.precision],
                                capture_output=True, text=True, cwd=ROOT, check=False, env=env)
         wall = time.perf_counter() - start
         if child.returncode:
@@ -308,7 +322,8 @@ def run_speed(args: argparse.Namespace) -> None:
         print(f"  {label}: {wall:.1f} s wall for the whole process ({out['inner']:.1f} s "
               f"inside candidates() incl. imports; {out['cpu']:.1f} s CPU), "
               f"{out['segments']} segments -> {out['candidates']} candidates, "
-              f"peak RSS {out['rss_mb']:.0f} MB; load average now {load_avg()}", flush=True)
+              f"peak RSS {out['rss_mb']:.0f} MB; torch imported: {out['torch']}; "
+              f"load average now {load_avg()}", flush=True)
 
 
 def main() -> None:
@@ -327,6 +342,8 @@ def main() -> None:
                      help="what becomes of the interviewer's segments (candidates(): "
                           "interviewer=...); 'separate' for this think-aloud study")
     rec.add_argument("--detail", action="store_true", help="print every code's match")
+    rec.add_argument("--precision", default="float32", choices=["float32", "int8"],
+                     help="embedding precision (candidates(): precision=...)")
     rec.add_argument("--json", type=Path, help="also write the results here")
     cei = sub.add_parser("ceiling", help="best recovery of candidates that follow the "
                                          "task prompts (an upper bound)")
@@ -337,6 +354,14 @@ def main() -> None:
     spd.add_argument("--threads", type=int, default=0,
                      help="threads for torch/BLAS (default: their own choice, one per core); "
                           "1 avoids oversubscription on a machine others are using")
+    spd.add_argument("--precision", default="float32", choices=["float32", "int8"],
+                     help="embedding precision (candidates(): precision=...)")
+    spd.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+                     help="embedding backend (QUALCODE_EMBEDDINGS_BACKEND in the child): "
+                          "auto uses ONNX Runtime when it is installed")
+    spd.add_argument("--fresh-export", action="store_true",
+                     help="start from an empty cache of exported ONNX models, so the cold "
+                          "run includes the one-off export (a machine's very first run)")
     for p in (rec, cei, spd):
         p.add_argument("--workdir", type=Path, default=Path("/tmp/qualcode-bench-opencoding"))
     args = parser.parse_args()

@@ -58,7 +58,8 @@ def themed_texts(documents: int = 3, per_theme: int = 3) -> dict[str, str]:
     return texts
 
 
-def fake_embed(texts, *, model=None, cache=None, batch_size=64, device=None):
+def fake_embed(texts, *, model=None, cache=None, batch_size=64, device=None,
+               backend="auto", precision="float32"):
     """Word hashing: texts sharing words are close. Deterministic, no model."""
     out = np.zeros((len(texts), 64), dtype=np.float32)
     for i, text in enumerate(texts):
@@ -354,10 +355,32 @@ def test_a_project_without_segments_is_a_clear_error(tmp_path, offline) -> None:
     ({"n_candidates": 1}, "'n_candidates' parameter"),
     ({"unit": "page"}, "'unit' parameter"),
     ({"unit": "sentences"}, "ingested by turn"),
+    ({"precision": "int4"}, "'precision' parameter of candidates() must be one of "
+                            "float32, int8"),
 ])
 def test_candidates_check_their_parameters(study, options, message) -> None:
     with pytest.raises(ParameterError, match=re.escape(message)):
         candidates(study, **options)
+
+
+def test_precision_reaches_every_embedding_and_is_kept_for_later_steps(
+        study, monkeypatch) -> None:
+    asked = []
+
+    def recording(texts, **options):
+        asked.append(options.get("precision", "float32"))
+        return fake_embed(texts, **options)
+
+    monkeypatch.setattr("qualcode.coders.embeddings.embed", recording)
+    plain = find(study)
+    assert "precision" not in plain.params and set(asked) == {"float32"}
+    asked.clear()
+    found = find(study, precision="int8", interviewer="separate")
+    assert found.params["precision"] == "int8" and asked and set(asked) == {"int8"}
+    assert CandidateSet.from_dict(found.to_dict()).params["precision"] == "int8"
+    asked.clear()
+    split_candidate(study, "c01", candidates=found)
+    assert set(asked) == {"int8"}  # the split embeds as the set did
 
 
 def test_frame_html_plot_and_report(study, tmp_path) -> None:
@@ -564,6 +587,16 @@ def test_cli_open_code_then_candidate_steps(study, tmp_path, capsys) -> None:
     assert code == 4 and "No candidate 'c99'" in err and "Traceback" not in err
 
 
+def test_cli_open_code_precision(study, capsys) -> None:
+    path = str(study.path)
+    code, _, err = run(capsys, "open-code", path, "--precision", "int4")
+    assert code == 2 and "'precision' parameter" in err
+    code, out, _ = run(capsys, "open-code", path, "--min-size", "3", "--candidates", "3",
+                       "--context", "0", "--precision", "int8", "--json")
+    assert code == 0 and len(json.loads(out)["candidates"]) == 3
+    assert load_candidates(path).params["precision"] == "int8"
+
+
 def test_cli_open_code_on_a_tiny_project_says_why(tmp_path, offline, capsys) -> None:
     with Project.create(tmp_path / "t.qualcode") as project:
         project.add_corpus(make_corpus({"a": "Anna: The kettle.\nAnna: A kettle again."}))
@@ -603,4 +636,22 @@ def test_real_noun_phrases_label_a_tiny_corpus(tmp_path) -> None:
     found = candidates(project)
     assert [c.label for c in found] == ["Home visit"] and found.method == "phrases"
     project.close()
+
+
+@pytest.mark.slow
+def test_bertopic_and_noun_phrases_load_without_torch() -> None:
+    """BERTopic imports spaCy, whose thinc imports torch when it can; neither the topics
+    nor the labels need it, nor its start-up."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("spacy")
+    pytest.importorskip("bertopic")
+    code = ("import sys; from qualcode.coders import topics; topics._bertopic_class(); "
+            "print(topics.noun_phrases(['The home visits were hard.']), "
+            "'torch' in sys.modules, sys.modules.get('torch', 1) is None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[-2:] == ["False", "False"]  # not loaded, and not left blocked
+    assert "visit']]" in out[-3]
 

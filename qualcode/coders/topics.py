@@ -230,8 +230,10 @@ def _bertopic_class() -> Any:
     from its own cached embeddings and its own reducer, so those imports only cost time
     (ten seconds or more). BERTopic guards each of them with ``except ModuleNotFoundError``,
     so they are blocked during its import when not already loaded, and unblocked straight
-    after. scikit-learn and SciPy are imported first: they look for torch in
-    ``sys.modules`` and must not see the block.
+    after. torch too: BERTopic imports spaCy, whose thinc imports torch when it can (about
+    3 s of CPU) and guards that with ``except ImportError``; with the ONNX embedding
+    backend, open coding then never loads torch. scikit-learn and SciPy are imported
+    first: they look for torch in ``sys.modules`` and must not see the block.
     """
     if "bertopic" in sys.modules:
         return sys.modules["bertopic"].BERTopic
@@ -241,7 +243,7 @@ def _bertopic_class() -> Any:
     except ImportError as exc:  # pragma: no cover - both are core dependencies
         raise DependencyError(f"Topic modelling needs scikit-learn and SciPy ({exc}).") from exc
     with _import_lock:
-        blocked = [name for name in ("sentence_transformers", "transformers", "umap")
+        blocked = [name for name in ("sentence_transformers", "transformers", "umap", "torch")
                    if name not in sys.modules]
         for name in blocked:
             sys.modules[name] = None  # type: ignore[assignment]  # "import name" now fails
@@ -518,6 +520,33 @@ _HEAD_POS = {"NOUN", "PROPN"}
 _JUNK = re.compile(r"^[\W\d_]+$")
 
 
+def _english() -> Any:
+    """The shared spaCy pipeline (:func:`qualcode.nlp.english`), loaded without torch when
+    torch is not loaded already. thinc (under spaCy) imports torch whenever it can, which
+    costs seconds of start-up (about 3 s of CPU here, more than the pipeline itself), and
+    spaCy's CPU pipelines never use it; with the ONNX embedding backend nothing else in
+    open coding needs torch. thinc guards that import with ``except ImportError``, so it
+    is blocked as for BERTopic (:func:`_bertopic_class`), SciPy and scikit-learn first."""
+    from qualcode import nlp
+
+    if "torch" in sys.modules or "thinc" in sys.modules:
+        return nlp.english()
+    try:
+        import scipy.stats  # noqa: F401
+        import sklearn.base  # noqa: F401
+    except ImportError:  # pragma: no cover - both are core dependencies
+        return nlp.english()
+    with _import_lock:
+        blocked = "torch" not in sys.modules
+        if blocked:
+            sys.modules["torch"] = None  # type: ignore[assignment]  # "import torch" fails
+        try:
+            return nlp.english()
+        finally:
+            if blocked and "torch" in sys.modules and sys.modules["torch"] is None:
+                del sys.modules["torch"]
+
+
 def noun_phrases(texts: Sequence[str], *, max_words: int = 3) -> list[list[str]]:
     """Noun phrases of each text, as lower-case lemmas (``"the time windows"`` ->
     ``"time window"``): runs of adjectives and nouns ending in a noun, at most
@@ -526,9 +555,7 @@ def noun_phrases(texts: Sequence[str], *, max_words: int = 3) -> list[list[str]]
     Uses the tagger of the shared spaCy pipeline (:func:`qualcode.nlp.english`); with the
     blank fallback pipeline, which has no tagger, content lemmas stand in for phrases.
     """
-    from qualcode.nlp import english
-
-    nlp = english()
+    nlp = _english()
     pipeline = nlp.pipeline
     stops = set(stop_words())
     if not pipeline.has_pipe("tagger"):
