@@ -176,3 +176,15 @@ def test_without_the_onnx_package_torch_is_used(minilm, tmp_path: Path, monkeypa
         vectors = emb.embed(TEXTS[:3])
     assert np.array_equal(vectors, emb.embed(TEXTS[:3], backend="torch"))
     assert not list(tmp_path.rglob("*.onnx"))  # nothing half-written is left
+
+
+@pytest.mark.parametrize(("value", "expected"),
+                         [(None, None), ("1", 1), (" 3 ", 3), ("0", None), ("many", None)])
+def test_onnx_threads_follow_omp_num_threads(monkeypatch, value, expected) -> None:
+    # Dask sets OMP_NUM_THREADS=1 in its workers: two workers on two cores then run one
+    # encoder thread each instead of two, which only wait on each other.
+    if value is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert emb._thread_limit() == expected

@@ -220,6 +220,9 @@ class _OnnxEncoder:
         self.tokenizer.enable_truncation(max_length=self.max_length)
         self.tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
         options = onnxruntime.SessionOptions()
+        threads = _thread_limit()
+        if threads is not None:  # else one thread per core, ONNX Runtime's own choice
+            options.intra_op_num_threads = threads
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(
@@ -251,6 +254,14 @@ class _OnnxEncoder:
             out[rows] = vectors
         assert out is not None
         return out
+
+
+def _thread_limit() -> int | None:
+    """The threads one encoder may use when the process is told (``OMP_NUM_THREADS``, as
+    torch reads it; Dask sets it to 1 in each worker process, so that workers sharing a
+    machine do not each run a thread per core and wait on each other), else None."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 _CHECK_TEXTS = (
