@@ -846,10 +846,10 @@ def _agreement(predicted: Any, truth: Any, metric: str) -> float:
     if metric == "f1":
         total = predicted.sum() + truth.sum()
         return float(2 * (predicted & truth).sum() / total) if total else 0.0
-    observed = float((predicted == truth).mean())
-    p, t = predicted.mean(), truth.mean()
-    expected = float(p * t + (1 - p) * (1 - t))
-    return 0.0 if expected >= 1 else (observed - expected) / (1 - expected)
+    from qualcode.analysis.agreement import cohen_kappa
+
+    kappa = cohen_kappa(predicted.astype(float), truth.astype(float))
+    return 0.0 if kappa is None else kappa  # None: chance agreement is 1
 
 
 def _held_out_score(scores: Any, truth: Any, folds: Sequence[tuple[Any, Any]], metric: str,
