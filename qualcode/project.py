@@ -18,9 +18,11 @@ failing. Opening a file made by an older qualcode migrates it after copying it t
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from os import PathLike
 from pathlib import Path
@@ -388,17 +390,17 @@ class Project:
         ids = self._document_ids(document)
         texts = self._texts(ids)
         out = []
-        for doc_id in ids:
-            text = texts[doc_id]
-            rows = self._con.execute(
-                "SELECT idx, start, end, speaker, role, start_time, end_time FROM segments "
-                "WHERE document_id = ? AND kind = ? ORDER BY idx",
-                (doc_id, kind),
-            )
-            for idx, start, end, speaker, role, t0, t1 in rows:
-                out.append(
-                    Segment(doc_id, start, end, text[start:end], kind, idx, speaker, role, t0, t1)
+        with _collector_paused():
+            for doc_id in ids:
+                text = texts[doc_id]
+                rows = self._con.execute(
+                    "SELECT idx, start, end, speaker, role, start_time, end_time FROM segments "
+                    "WHERE document_id = ? AND kind = ? ORDER BY idx",
+                    (doc_id, kind),
                 )
+                for idx, start, end, speaker, role, t0, t1 in rows:
+                    out.append(Segment(
+                        doc_id, start, end, text[start:end], kind, idx, speaker, role, t0, t1))
         return SegmentList(out)
 
     def _document_ids(self, document: str | Sequence[str] | None) -> list[str]:
@@ -547,8 +549,9 @@ class Project:
             "SELECT document_id, start, end, code_id, coder, method, confidence, status, "
             f"reason, memo, created, id FROM codings {where} ORDER BY id",
             params,
-        ).fetchall()
-        return CodingList(map(Coding.from_store, rows), project=self)
+        )
+        with _collector_paused():
+            return CodingList(map(Coding.from_store, rows), project=self)
 
     def coding(self, coding_id: int) -> Coding:
         found = self._con.execute(
@@ -824,6 +827,24 @@ class SegmentList(tuple):
               s.start_time, s.end_time, s.text) for s in self],
             columns=columns,
         )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many small objects are built.
+
+    Values built from store rows hold no reference cycles, but each allocation counts
+    towards a collection, and every collection walks all of them again: building the
+    31,269 codings of one code in a 1,000,000-coding project spent about as long in the
+    collector as in the query. The collector's previous state is restored on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class CodingList(tuple):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -238,6 +239,21 @@ def test_codings_read_from_the_store_equal_the_codings_stored(tmp_path: Path) ->
         assert hash(read[0]) == hash(replace(stored[0], id=ids[0]))
         with pytest.raises(dataclasses.FrozenInstanceError):
             read[0].code_id = "other"  # type: ignore[misc]
+
+
+def test_bulk_reads_restore_the_garbage_collector(project: Project) -> None:
+    """Codings and segments are built with the collector paused; its state comes back."""
+    project.add_codings([Coding("d1", 0, 5, "c1", "ann")], check_codes=False)
+    assert gc.isenabled()
+    assert len(project.codings()) == 1 and len(project.segments()) > 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        project.codings()
+        project.segments()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_newer_project_is_refused(tmp_path: Path) -> None:
