@@ -17,6 +17,7 @@ projects under ``--workdir``, so a rerun is faster)::
     .venv/bin/python benchmarks/bench_swj2022.py
     .venv/bin/python benchmarks/bench_swj2022.py --workdir /tmp/bench --json results.json
     .venv/bin/python benchmarks/bench_swj2022.py --skip-bundled --units paragraph
+    .venv/bin/python benchmarks/bench_swj2022.py --workdir /tmp/bench --units turn --nested 2
 
 Prints the numbers and a Markdown section for ``benchmarks/RESULTS.md``.
 """
@@ -91,6 +92,46 @@ def swj(workdir: Path, units: list[str], method: str, params: dict[str, Any]
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         out["units"][unit] = result.to_dict()
     return out
+
+
+def nested(workdir: Path, unit: str, method: str, params: dict[str, Any],
+           per_fold: int) -> dict[str, Any]:
+    """Cross-validation inside the training sessions alone (P1-P8): each fold of
+    ``per_fold`` sessions is coded by a coder trained on the others, and the pooled
+    predictions are scored against the authors' codings. Compares coder settings without
+    looking at the test sessions (P9-P17)."""
+    from qualcode.analysis.agreement import select_documents
+    from qualcode.analysis.evaluation import score_predictions
+    from qualcode.coders import get_coder
+    from qualcode.coders.base import TrainingData
+
+    project, _, _ = build(
+        workdir / f"swj-{unit}.qualcode", SWJ / "transcripts",
+        SWJ / "codebooks" / "codebook_20220303_8.csv", unit, SWJ / "codings_20220303.csv",
+        "authors")
+    with project:
+        training = sorted(select_documents(project.documents.ids, TRAIN, what="training"),
+                          key=lambda d: int(d[1:].split("_")[0]))
+        folds = [training[i:i + per_fold] for i in range(0, len(training), per_fold)]
+        segments, suggestions, started = [], [], time.perf_counter()
+        for held_out in folds:
+            learn_from = [d for d in training if d not in held_out]
+            coder = get_coder(method, **params).fit(TrainingData.from_project(
+                project, coder="authors", documents=learn_from, kind=unit), project.codebook)
+            fold_segments = list(project.segments(document=held_out, kind=unit))
+            suggestions.extend(coder.suggest(fold_segments, cache=project))
+            segments.extend(fold_segments)
+            print(f"  fold {','.join(held_out)}: {getattr(coder, 'chosen_', '')}", flush=True)
+        reference = project.codings(coder="authors", document=training, status="accepted")
+        scores, macro, micro = score_predictions(segments, reference, suggestions,
+                                                 codebook=project.codebook)
+    print(f"[swj2022] nested CV in P1-P8 ({len(folds)} folds of {per_fold}), {method} "
+          f"{params}, unit {unit}: macro kappa {macro.kappa:.3f} (over {macro.codes['kappa']} "
+          f"codes), micro kappa {micro.kappa:.3f}, macro F1 {macro.f1:.3f} "
+          f"({time.perf_counter() - started:.0f} s, load {_load()})")
+    return {"unit": unit, "params": params, "folds": folds, "macro_kappa": macro.kappa,
+            "micro_kappa": micro.kappa, "macro_f1": macro.f1,
+            "per_code": {s.code: s.kappa for s in scores}}
 
 
 def bundled(workdir: Path, params: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +239,9 @@ def main() -> None:
     parser.add_argument("--skip-swj", action="store_true")
     parser.add_argument("--skip-bundled", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="Write all results here.")
+    parser.add_argument("--nested", type=int, default=0, metavar="SESSIONS",
+                        help="Instead of the test sessions: cross-validation inside P1-P8, "
+                        "folds of this many sessions (settings compared without the test).")
     args = parser.parse_args()
 
     def parsed(items: list[str]) -> dict[str, Any]:
@@ -220,17 +264,22 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     try:
-        if not args.skip_swj:
-            if SWJ.is_dir():
-                results["swj"] = swj(workdir, args.units, args.method, parsed(args.param))
-            else:
-                print(f"{SWJ} not found: skipping the shared study.")
-        if not args.skip_bundled:
-            results["bundled"] = bundled(workdir, parsed(args.semantic_param))
+        if args.nested:
+            results["nested"] = [nested(workdir, unit, args.method, parsed(args.param),
+                                        args.nested) for unit in args.units]
+        else:
+            if not args.skip_swj:
+                if SWJ.is_dir():
+                    results["swj"] = swj(workdir, args.units, args.method, parsed(args.param))
+                else:
+                    print(f"{SWJ} not found: skipping the shared study.")
+            if not args.skip_bundled:
+                results["bundled"] = bundled(workdir, parsed(args.semantic_param))
     finally:
         if temporary is not None:
             temporary.cleanup()
-    print("\n" + markdown(results))
+    if not args.nested:
+        print("\n" + markdown(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
 
