@@ -74,6 +74,15 @@ def check_span(document_id: str, text_length: int, start: int, end: int, what: s
         )
 
 
+def check_role(role: object, what: str) -> None:
+    """Raise unless ``role`` is a speaker role: ``interviewer``, ``participant`` or None."""
+    if role not in (None, "interviewer", "participant"):
+        raise ParameterError(
+            f"The 'role' of a {what} must be 'interviewer', 'participant' or None. "
+            f"Got {role!r} instead."
+        )
+
+
 @dataclass(frozen=True)
 class Document:
     """One source text (an interview, a focus group, a survey response).
@@ -142,11 +151,7 @@ class Segment:
     end_time: float | None = None
 
     def __post_init__(self) -> None:
-        if self.role not in (None, "interviewer", "participant"):
-            raise ParameterError(
-                "The 'role' of a segment must be 'interviewer', 'participant' or None. "
-                f"Got {self.role!r} instead."
-            )
+        check_role(self.role, "segment")
         if self.kind not in SEGMENT_KINDS:
             raise ParameterError(
                 f"The 'kind' of a segment must be one of {', '.join(SEGMENT_KINDS)}. "
@@ -178,10 +183,25 @@ class Segment:
             document.id, start, end, text, kind, index, speaker, role, start_time, end_time
         )
 
+    @classmethod
+    def from_checked(cls, row: Sequence[Any]) -> Segment:
+        """A segment from values already checked (every field, in declaration order): the
+        role, a valid kind, and text that is the document's text between the offsets.
+
+        Skips ``__post_init__``'s checks: nearly twice as fast, which matters when ingest
+        cuts hundreds of thousands of segments (it checks each turn once instead).
+        """
+        segment = object.__new__(cls)
+        segment.__dict__.update(zip(_SEGMENT_FIELDS, row))  # noqa: B905 (rows are full width)
+        return segment
+
     @property
     def key(self) -> tuple[str, int, int]:
         """(document id, start, end): identifies a segment within a project."""
         return (self.document_id, self.start, self.end)
+
+
+_SEGMENT_FIELDS = tuple(f.name for f in fields(Segment))
 
 
 @dataclass(frozen=True)

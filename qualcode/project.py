@@ -18,16 +18,15 @@ failing. Opening a file made by an older qualcode migrates it after copying it t
 
 from __future__ import annotations
 
-import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from qualcode._bulk import collector_paused
 from qualcode.errors import NotFoundError, ParameterError, ProjectError
 from qualcode.model import (
     CODING_STATUSES,
@@ -343,14 +342,16 @@ class Project:
                 document_rows,
             )
             stored = {row[0] for row in document_rows}
+            # rows made as SQLite takes them: a list of 100,000s of tuples would take memory
+            # and set off the garbage collector, which then walks the whole corpus
             self._con.executemany(
                 "INSERT INTO segments (document_id, kind, idx, start, end, speaker, role, "
                 "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+                (
                     (s.document_id, s.kind, s.index, s.start, s.end, s.speaker, s.role,
                      s.start_time, s.end_time)
                     for s in corpus.segments if s.document_id in stored
-                ],
+                ),
             )
             kinds = {s.kind for s in corpus.segments}
             if len(kinds) == 1:
@@ -390,7 +391,7 @@ class Project:
         ids = self._document_ids(document)
         texts = self._texts(ids)
         out = []
-        with _collector_paused():
+        with collector_paused():
             for doc_id in ids:
                 text = texts[doc_id]
                 rows = self._con.execute(
@@ -550,7 +551,7 @@ class Project:
             f"reason, memo, created, id FROM codings {where} ORDER BY id",
             params,
         )
-        with _collector_paused():
+        with collector_paused():
             return CodingList(map(Coding.from_store, rows), project=self)
 
     def coding(self, coding_id: int) -> Coding:
@@ -827,24 +828,6 @@ class SegmentList(tuple):
               s.start_time, s.end_time, s.text) for s in self],
             columns=columns,
         )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many small objects are built.
-
-    Values built from store rows hold no reference cycles, but each allocation counts
-    towards a collection, and every collection walks all of them again: building the
-    31,269 codings of one code in a 1,000,000-coding project spent about as long in the
-    collector as in the query. The collector's previous state is restored on exit.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class CodingList(tuple):

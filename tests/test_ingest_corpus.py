@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -135,6 +136,23 @@ def test_progress_is_called_for_each_file(study):
     calls = []
     load_corpus(study, progress=lambda path, i, n: calls.append((path.name, i, n)))
     assert calls == [("AP2_emma.txt", 0, 3), ("AP10_gareth.txt", 1, 3), ("AP03_marcus.md", 2, 3)]
+
+
+def test_the_garbage_collector_rests_while_a_corpus_loads(study):
+    enabled_while_reading = []
+    load_corpus(study, progress=lambda path, i, n: enabled_while_reading.append(gc.isenabled()))
+    assert enabled_while_reading == [False, False, False]
+    assert gc.isenabled()
+    (study / "AP99_empty.txt").write_bytes(b"")
+    with pytest.raises(ReaderError, match="The file is empty"):
+        load_corpus(study)
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        load_corpus(study / "AP2_emma.txt")
+        assert not gc.isenabled()  # left off when the caller had turned it off
+    finally:
+        gc.enable()
 
 
 # -- the cases table -------------------------------------------------------------------

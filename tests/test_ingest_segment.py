@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from qualcode.errors import ParameterError
 from qualcode.ingest import Turn, segment_turns, sentence_spans
 from qualcode.ingest.turns import parse_turns
-from qualcode.model import Document
+from qualcode.model import Document, Segment
 
 TRANSCRIPT = (
     "[00:00:04] INTERVIEWER: Tell me about the last visit. What happened?\n\n"
@@ -98,6 +98,27 @@ def test_a_turn_outside_the_text_is_a_parameter_error(unit, start, end):
     document = Document("d", "Anna: Hello there. Fine.")
     with pytest.raises(ParameterError, match=r"A turn in document 'd' must satisfy 0 <= "):
         segment_turns(document, [Turn(start, end, "Anna", "participant")], unit)
+
+
+@pytest.mark.parametrize("unit", ["turns", "paragraphs", "sentences"])
+def test_segments_made_from_checked_values_equal_checked_segments(unit):
+    # segment_turns skips each segment's own checks, having checked its turn
+    document = Document("d", TRANSCRIPT)
+    for segment in segments_of(TRANSCRIPT, unit):
+        checked = Segment.of(
+            document, segment.start, segment.end, kind=segment.kind, index=segment.index,
+            speaker=segment.speaker, role=segment.role, start_time=segment.start_time,
+            end_time=segment.end_time)
+        assert segment == checked and hash(segment) == hash(checked)
+        assert repr(segment) == repr(checked)
+
+
+@pytest.mark.parametrize("unit", ["turns", "paragraphs", "sentences"])
+def test_a_turn_with_an_unknown_role_is_a_parameter_error(unit):
+    document = Document("d", "Anna: Hello there. Fine.")
+    with pytest.raises(ParameterError, match=r"The 'role' of a segment must be 'interviewer', "
+                       r"'participant' or None. Got 'host' instead."):
+        segment_turns(document, [Turn(6, 24, "Anna", "host")], unit)
 
 
 def test_unknown_unit_is_a_parameter_error():

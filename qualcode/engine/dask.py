@@ -33,19 +33,19 @@ nothing again.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import logging
 import pickle
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from qualcode._bulk import collector_paused
 from qualcode.coders.base import BaseCoder
 from qualcode.coding import CodingRun, _coded_keys, _estimator, check_codable
 from qualcode.engine.progress import ProgressArg, progress_reporter
@@ -673,19 +673,8 @@ def _suggest_partition(coder: BaseCoder, source: _FileSource | bytes,
     """Runs on a worker: the coder's suggestions for one partition, as rows to store."""
     # A partition makes many small objects (segments, suggestions, rows) and no reference
     # cycles; the cyclic garbage collector's passes over them cost a tenth of the time.
-    with _collector_paused():
+    with collector_paused():
         return _suggest(coder, source, seeds)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _suggest(coder: BaseCoder, source: _FileSource | bytes, seeds: dict[str, _Seed]

@@ -10,6 +10,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from qualcode._bulk import collector_paused
 from qualcode.errors import ParameterError, ReaderError, parameter_error
 from qualcode.ingest.base import (
     ParsedSource,
@@ -125,6 +126,7 @@ def _same_file(a: Path, b: Path | None) -> bool:
         return False
 
 
+@collector_paused()  # it makes 100,000s of values and frees hardly any
 def load_corpus(
     paths: PathArg | Sequence[PathArg],
     *,

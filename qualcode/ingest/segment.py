@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from qualcode.errors import parameter_error
 from qualcode.ingest.base import Turn
 from qualcode.ingest.turns import paragraph_break, paragraph_spans
-from qualcode.model import Document, Segment, check_span
+from qualcode.model import Document, Segment, check_role, check_span
 
 __all__ = ["UNITS", "normalise_unit", "segment_turns", "sentence_spans"]
 
@@ -137,7 +137,8 @@ def segment_turns(document: Document, turns: Iterable[Turn], unit: str = "turns"
     segments: list[Segment] = []
     for turn in turns:
         # a corpus has hundreds of thousands of segments: check the turn once, not each
-        # piece of it (pieces lie inside their turn), and slice the text directly
+        # piece of it (pieces lie inside their turn and share its role; the kind is
+        # normalised), slice the text directly, and make the segments from checked values
         check_span(document.id, len(text), turn.start, turn.end, "turn")
         if kind == "turn":
             pieces = [(turn.start, turn.end)]
@@ -145,11 +146,13 @@ def segment_turns(document: Document, turns: Iterable[Turn], unit: str = "turns"
             pieces = paragraph_spans(text, turn.start, turn.end, separator)
             if kind == "sentence":
                 pieces = [span for p in pieces for span in sentence_spans(text, p[0], p[1])]
+        if pieces:
+            check_role(turn.role, "segment")
         last = len(pieces) - 1
         for i, (start, end) in enumerate(pieces):
-            segments.append(Segment(
+            segments.append(Segment.from_checked((
                 document.id, start, end, text[start:end], kind, len(segments), turn.speaker,
                 turn.role, turn.start_time if i == 0 else None,
                 turn.end_time if i == last else None,
-            ))
+            )))
     return segments
