@@ -400,8 +400,9 @@ class Project:
                     (doc_id, kind),
                 )
                 for idx, start, end, speaker, role, t0, t1 in rows:
-                    out.append(Segment(
-                        doc_id, start, end, text[start:end], kind, idx, speaker, role, t0, t1))
+                    # checked when stored, as Coding.from_store trusts store rows
+                    out.append(Segment.from_checked((
+                        doc_id, start, end, text[start:end], kind, idx, speaker, role, t0, t1)))
         return SegmentList(out)
 
     def _document_ids(self, document: str | Sequence[str] | None) -> list[str]:
