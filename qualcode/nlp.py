@@ -192,7 +192,6 @@ class English:
         # form), and chunk -> the (start, end) of its forms within it
         self._chunk_lemmas: dict[str, str] = {"\x00": "\n"}  # "\x00": between two texts
         self._chunk_forms: dict[str, tuple[tuple[int, int], ...]] = {}
-        self._chunks_without_forms: set[str] = set()
         self._whole: dict[int, tuple[tuple[int, int], ...]] = {}
         self._lock = threading.Lock()
 
@@ -262,14 +261,16 @@ class English:
                    for t in texts]
         chunks = " \x00 ".join([" ".join(_CHUNK.findall(t)) if b is None else b
                                 for t, b in zip(texts, blanked, strict=True)]).split()
-        distinct = set(chunks)
-        unseen = distinct.difference(self._chunk_lemmas)
-        if unseen:
-            self._learn_chunks(unseen)
+        lemmas = list(map(self._chunk_lemmas.get, chunks))
+        if None in lemmas:  # chunks not seen before
+            self._learn_chunks({c for c, lemma in zip(chunks, lemmas, strict=True)
+                                if lemma is None})
+            lemmas = list(map(self._chunk_lemmas.__getitem__, chunks))
         # A chunk without word forms (a lone "'") has no lemmas: filter drops its "".
-        string = " ".join(filter(None, map(self._chunk_lemmas.__getitem__, chunks)))
+        chunks_without_forms = "" in lemmas
+        string = " ".join(filter(None, lemmas) if chunks_without_forms else lemmas)
         return LemmaBatch(self, texts, f" {string} \n" if texts else "", blanked,
-                          not self._chunks_without_forms.isdisjoint(distinct))
+                          chunks_without_forms)
 
     def _learn_chunks(self, chunks: Iterable[str]) -> None:
         found = {c: list(_FORM.finditer(c)) for c in chunks}
@@ -281,8 +282,6 @@ class English:
                 if spans == ((0, len(chunk)),):  # most chunks: one form, the whole chunk
                     spans = self._whole.setdefault(len(chunk), spans)  # one tuple per length
                 self._chunk_forms[chunk] = spans
-                if not matches:
-                    self._chunks_without_forms.add(chunk)
                 self._chunk_lemmas[chunk] = f" {JOINER}".join(
                     lemma_of[m.group().lower()] for m in matches)
 

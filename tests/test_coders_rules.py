@@ -214,6 +214,29 @@ def test_segments_are_coded_the_same_in_a_batch_and_one_by_one() -> None:
     assert coder.suggest(segments) == alone and len(alone) >= 5
 
 
+def test_a_text_held_by_several_segments_is_suggested_for_each_in_order() -> None:
+    texts = ["We visited.", "He hadn't been in.", "We visited.", "Nothing here.",
+             "He hadn't been in.", "We visited."]
+    segments = [segment(t, document=f"d{i}") for i, t in enumerate(texts)]
+    coder = RulesCoder().fit(None, BOOK)
+    found = coder.suggest(segments)
+    assert found == [s for one in segments for s in coder.suggest([one])]
+    assert [s.segment.document_id for s in found if s.code_id == "visit"] == ["d0", "d2", "d5"]
+
+
+def test_texts_beyond_one_batch_keep_their_segments() -> None:
+    # More distinct texts than one batch (2,000) holds, some repeated across batches.
+    texts = [f"We visited {n} times." if n % 3 else f"Not been seen for {n % 7} days."
+             for n in range(4100)]
+    segments = [segment(t, document=f"d{i}") for i, t in enumerate(texts)]
+    found = RulesCoder().fit(None, BOOK).suggest(segments)
+    expected = [(f"d{n}", "visit" if n % 3 else "absence") for n in range(4100)]
+    assert [(s.segment.document_id, s.code_id) for s in found] == expected
+    assert {s.reason for s in found} == {
+        'matched "visited" (keyword: visit)',
+        'matched "Not been seen" (pattern: \\bnot been (?:in|seen)\\b)'}
+
+
 def test_lemma_batch_keeps_texts_apart_and_marks_words_sharing_a_chunk() -> None:
     batch = english().lemma_batch(["We hadn't", "", "Visits!"])
     assert batch.string == f" we have {JOINER}not \n \n visit \n"

@@ -4,11 +4,12 @@ Each code's ``keywords`` are lemmatised once at ``fit`` (``"hadn't been in"`` ->
 ``"have not be in"``), and every segment's text is lemmatised the same way (see
 :mod:`qualcode.nlp`), so "visits", "visited" and "visiting" all match the keyword
 "visit". All keywords of all codes are matched with one compiled regular expression over
-the lemmas of a whole batch of segments (:meth:`~qualcode.nlp.English.lemma_batch`). A
-code's ``patterns`` (Python regular expressions, matched case-insensitively on the segment's
-own text) are tried as well: on the segments that contain one of the pattern's *clues*
-(strings every match contains, read from the pattern: ``"bailiff"`` for ``\\bbailiffs?\\b``),
-so most segments are ruled out by a plain string search over the batch.
+the lemmas of a whole batch of texts (:meth:`~qualcode.nlp.English.lemma_batch`); a text
+held by several segments is coded once. A code's ``patterns`` (Python regular expressions,
+matched case-insensitively on the segment's own text) are tried as well: on the segments
+that contain one of the pattern's *clues* (strings every match contains, read from the
+pattern: ``"bailiff"`` for ``\\bbailiffs?\\b``), so most segments are ruled out by a plain
+string search over the batch.
 
 A negation ("not", "never", "no", "n't") within ``negation_window`` words before a
 keyword lowers its weight (``negation="lower"``), removes it (``"remove"``) or is ignored
@@ -24,10 +25,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from qualcode._bulk import collector_paused
 from qualcode.coders.base import BaseCoder, FitReport, Suggestion, _as_project
 from qualcode.errors import CodebookError, ParameterError, parameter_error
 from qualcode.model import Codebook, Segment
@@ -50,6 +53,8 @@ PATTERN_WEIGHT = 0.6  # a researcher's regular expression
 NEGATED_FACTOR = 0.3  # a negated match keeps this share of its weight ("lower")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 _PatternHit = tuple[str, "re.Match[str]", str]  # (code id, where it matched, the pattern)
+_Code = tuple[str, float, str]  # (code id, confidence, reason) of one text
+_TEXT = operator.itemgetter(0)  # the text of a (text, code, weight, note)
 # Segments lemmatised and matched together: enough to make the work per segment small, few
 # enough that their lemmas stay in the processor's cache.
 _BATCH = 2000
@@ -136,7 +141,12 @@ class RulesCoder(BaseCoder):
 
         self.codebook_ = book
         self.codes_ = tuple(methods)
-        self.phrases_ = _close_over_subphrases(phrase_codes)
+        # lemma phrase -> (code, keyword as written, weight) of each code it is evidence of
+        self.phrases_ = {
+            phrase: tuple((code_id, keyword, PHRASE_WEIGHT if " " in lemmas else KEYWORD_WEIGHT)
+                          for code_id, (keyword, lemmas) in codes.items())
+            for phrase, codes in _close_over_subphrases(phrase_codes).items()
+        }
         self.keyword_regex_ = _batch_regex(self.phrases_) if self.phrases_ else None
         self.patterns_ = tuple(patterns)
         self.pattern_clues_ = tuple(_clues(source) for _, _, source in patterns)
@@ -181,77 +191,82 @@ class RulesCoder(BaseCoder):
         todo = self._segments_in(segments, self.skip_interviewer)
         if self.speakers is not None or self.attributes:
             todo = [s for s in todo if self._wanted(s)]
-        out: list[Suggestion] = []
-        for first in range(0, len(todo), _BATCH):
-            out.extend(self._suggest_batch(todo[first : first + _BATCH]))
-        return out
+        with collector_paused():  # 100,000s of small values: see qualcode._bulk
+            return self._suggest(todo)
 
-    def _suggest_batch(self, todo: list[Segment]) -> list[Suggestion]:
+    def _suggest(self, todo: list[Segment]) -> list[Suggestion]:
+        # Each distinct text is coded once, however many segments hold it ("No.", "N/A").
+        number_of: dict[str, int] = {}
+        numbers = [number_of.setdefault(s.text, len(number_of)) for s in todo]
+        texts = list(number_of)
+        coded: dict[int, tuple[_Code, ...]] = {}
+        for first in range(0, len(texts), _BATCH):
+            coded.update(self._code_texts(texts[first : first + _BATCH], first))
+        method, name = self.method, self.name
+        return [Suggestion(segment, code_id, confidence, reason, method, name)
+                for segment, number in zip(todo, numbers, strict=True)
+                for code_id, confidence, reason in coded.get(number, ())]
+
+    def _code_texts(self, texts: list[str], first: int) -> dict[int, tuple[_Code, ...]]:
+        """``(code, confidence, reason)`` of each text of a batch that has any, by the
+        text's number (``first`` is the number of ``texts[0]``), in codebook order."""
         from qualcode.nlp import english
 
         # Curly quotes are non-ASCII: an ASCII text has none to straighten.
-        texts = [t if t.isascii() else t.translate(_QUOTES) for t in (s.text for s in todo)]
-        batch = english().lemma_batch(texts) if self.keyword_regex_ is not None else None
-        keyword_hits = self._keyword_hits(batch) if batch is not None else {}
-        negations = (self._negations(batch.string) if batch is not None and keyword_hits
-                     else ([], []))
-        pattern_hits = self._pattern_hits(texts)
+        texts = [t if t.isascii() else t.translate(_QUOTES) for t in texts]
+        # Flat (text, code, weight, note) tuples: the garbage collector soon stops tracking
+        # them, where a dict of lists per text would be walked again and again.
+        notes = ([] if self.keyword_regex_ is None
+                 else self._keyword_notes(english().lemma_batch(texts)))
+        for i, hits in self._pattern_hits(texts).items():
+            notes.extend((i, code_id, PATTERN_WEIGHT, f'"{match.group()}" (pattern: {source})')
+                         for code_id, match, source in hits)
+        notes.sort(key=_TEXT)  # stable: a text's keywords in order, then its patterns
         order = {code_id: k for k, code_id in enumerate(self.codes_)}
-        method, name, min_confidence = self.method, self.name, self.min_confidence
-        out: list[Suggestion] = []
-        for i in sorted(keyword_hits.keys() | pattern_hits.keys()):
-            evidence: dict[str, list[tuple[float, str]]] = {}
-            if i in keyword_hits:
-                assert batch is not None
-                self._keyword_evidence(batch, i, keyword_hits[i], negations, evidence)
-            for code_id, match, source in pattern_hits.get(i, ()):
-                evidence.setdefault(code_id, []).append(
-                    (PATTERN_WEIGHT, f'"{match.group()}" (pattern: {source})')
-                )
-            segment = todo[i]
-            # Codebook order, so output is deterministic.
-            codes = sorted(evidence, key=order.__getitem__) if len(evidence) > 1 else evidence
-            for code_id in codes:
-                items = evidence[code_id]
-                if len(items) == 1:  # the usual case: _noisy_or of one weight, inline
-                    weight, note = items[0]
-                    confidence, reason = round(1.0 - (1.0 - weight), 6), "matched " + note
-                else:
-                    weights: dict[str, float] = {}  # one weight per distinct note
-                    for weight, note in items:
-                        weights[note] = max(weight, weights.get(note, 0.0))
-                    confidence = _noisy_or(weights.values())
-                    reason = "matched " + "; ".join(weights)
-                if confidence >= min_confidence:
-                    out.append(Suggestion(segment, code_id, confidence, reason, method, name))
-        return out
+        min_confidence = self.min_confidence
+        coded: dict[int, tuple[_Code, ...]] = {}
+        for i, of_text in itertools.groupby(notes, _TEXT):
+            by_code: dict[str, dict[str, float]] = {}  # code -> weight of each distinct note
+            for _, code_id, weight, note in of_text:
+                weights = by_code.setdefault(code_id, {})
+                weights[note] = max(weight, weights.get(note, 0.0))
+            found = tuple(
+                (code_id, confidence, "matched " + "; ".join(by_code[code_id]))
+                for code_id in sorted(by_code, key=order.__getitem__)
+                if (confidence := _noisy_or(by_code[code_id].values())) >= min_confidence
+            )
+            if found:
+                coded[first + i] = found
+        return coded
 
-    def _keyword_evidence(self, batch: LemmaBatch, i: int, matches: list[re.Match[str]],
-                          negations: tuple[list[int], list[str]],
-                          evidence: dict[str, list[tuple[float, str]]]) -> None:
-        """Add ``(weight, note)`` for each code of each keyword matched in text ``i``."""
-        text, lemmas, begin = batch.texts[i], batch.string, batch.starts[i]
-        at_negation, negation_lemma = negations
+    def _keyword_notes(self, batch: LemmaBatch) -> list[tuple[int, str, float, str]]:
+        """``(text, code, weight, note)`` for each code of each keyword matched in the
+        batch (one regular expression over all its texts' lemmas), in text order."""
+        assert self.keyword_regex_ is not None
+        lemmas, starts, texts = batch.string, batch.starts, batch.texts
+        at_negation, negation_lemma = self._negations(lemmas)
         phrases, window, remove = self.phrases_, self.negation_window, self.negation == "remove"
-        for match in matches:
+        notes = []
+        for match in self.keyword_regex_.finditer(lemmas):
+            # A match starts with the space before its phrase (then maybe a JOINER).
             phrase = match.group()
-            at = match.start() + (2 if phrase[1] == JOINER else 1)  # after " " [JOINER]
-            start, end = batch.span(i, at, match.end())
-            quote = text[start:end]
+            i = batch.text_at(match.start() + 1)
+            at = match.start() + (2 if phrase[1] == JOINER else 1)
             # The nearest negation before the keyword, if it is one of the window's words
             k = bisect.bisect_left(at_negation, at) - 1
-            negator = negation_lemma[k] if k >= 0 and at_negation[k] >= begin and (
+            negator = negation_lemma[k] if k >= 0 and at_negation[k] >= starts[i] and (
                 lemmas.count(" ", at_negation[k], at) <= window) else None
-            for code_id, (keyword, keyword_lemmas) in phrases[
-                    phrase.replace(JOINER, "")[1:]].items():
-                weight = PHRASE_WEIGHT if " " in keyword_lemmas else KEYWORD_WEIGHT
-                note = f'"{quote}" (keyword: {keyword})'
-                if negator is not None:
-                    if remove:
-                        continue
-                    weight *= NEGATED_FACTOR  # "lower"
-                    note += f', after "{negator}"'
-                evidence.setdefault(code_id, []).append((weight, note))
+            if negator is not None and remove:
+                continue
+            start, end = batch.span(i, at, match.end())
+            quote = texts[i][start:end]
+            for code_id, keyword, weight in phrases[phrase.replace(JOINER, "")[1:]]:
+                if negator is None:
+                    notes.append((i, code_id, weight, f'"{quote}" (keyword: {keyword})'))
+                else:  # "lower"
+                    notes.append((i, code_id, weight * NEGATED_FACTOR,
+                                  f'"{quote}" (keyword: {keyword}), after "{negator}"'))
+        return notes
 
     def _negations(self, lemmas: str) -> tuple[list[int], list[str]]:
         """Where negating lemmas are in a batch's ``lemmas`` (in order), and which: none
@@ -269,15 +284,6 @@ class RulesCoder(BaseCoder):
                     at = lemmas.find(needle, at + 1)
         found.sort()
         return [at for at, _ in found], [lemma for _, lemma in found]
-
-    def _keyword_hits(self, batch: LemmaBatch) -> dict[int, list[re.Match[str]]]:
-        """Keyword matches over the whole batch at once, by text."""
-        hits: dict[int, list[re.Match[str]]] = {}
-        assert self.keyword_regex_ is not None
-        for match in self.keyword_regex_.finditer(batch.string):
-            # (a match starts with the space before its phrase)
-            hits.setdefault(batch.text_at(match.start() + 1), []).append(match)
-        return hits
 
     def _pattern_hits(self, texts: Sequence[str]) -> dict[int, list[_PatternHit]]:
         """Pattern matches by text: ``(code, match, pattern)`` in codebook order."""
