@@ -224,7 +224,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
         if not entry:
             continue
         base = entry["single"]
-        if method == "rules":
+        if base is None:  # --skip-single
+            pass
+        elif method == "rules":
             lines.append(f"| rules | {base['segments']:,} | one process, `suggest` only | "
                          f"{fmt(base['per_second'])} | - | {fmt(base['per_cpu_second'])} | "
                          f"read {base['read_seconds']} | {base['load']} |")
@@ -256,6 +258,8 @@ def main() -> None:
     parser.add_argument("--semantic-partition", type=int, default=500)
     parser.add_argument("--skip-rules", action="store_true")
     parser.add_argument("--skip-semantic", action="store_true")
+    parser.add_argument("--skip-single", action="store_true",
+                        help="only the Dask runs: no one-process baseline (saves time)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/qualcode-bench"))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -266,14 +270,14 @@ def main() -> None:
         print(f"rules: {args.rules_responses:,} answers (load {load()})", flush=True)
         path, info = survey_project(args.workdir, args.rules_responses, seed=3)
         print(f"  project {path} {info}", flush=True)
-        single = in_process_suggest(path, "rules", {})
+        single = None if args.skip_single else in_process_suggest(path, "rules", {})
         print(f"  one process: {single}", flush=True)
         results["rules"] = {"project": info, "single": single, "dask": dask_runs(
             path, "rules", workers, args.rules_partition, {})}
     if not args.skip_semantic:
         print(f"semantic: {args.semantic_responses:,} answers (load {load()})", flush=True)
         path, info = survey_project(args.workdir, args.semantic_responses, seed=4)
-        single = single_process_semantic(path)
+        single = None if args.skip_single else single_process_semantic(path)
         print(f"  one process: {single}", flush=True)
         results["semantic"] = {"project": info, "single": single, "dask": dask_runs(
             path, "semantic", workers, args.semantic_partition, {})}
