@@ -108,6 +108,25 @@ def test_negation_window(text: str, window: int, negated: bool) -> None:
     assert (confidence < 0.5) is negated
 
 
+@pytest.mark.parametrize(("text", "negated"), [
+    ("Not a b visit.", True),  # the third word before the keyword: inside a window of 3
+    ("Not a b c visit.", False),  # the fourth: outside
+    ("We hadn't been there, we visit.", False),  # "not" (of hadn't) is 4 words back
+    ("We hadn't visited.", True),  # "had" + "n't": the JOINER-marked lemma still negates
+])
+def test_negation_window_counts_words_back_from_the_keyword(text: str, negated: bool) -> None:
+    confidence = coded(text, negation_window=3)["visit"][0]
+    assert (confidence < 0.5) is negated
+
+
+def test_a_negation_never_reaches_into_the_next_text() -> None:
+    coder = RulesCoder().fit(None, BOOK)
+    # Coded in one batch: the first text's last word must not negate the second's first.
+    first, second = segment("We did not", document="d1"), segment("visit them.", document="d2")
+    found = coder.suggest([first, second])
+    assert [(s.segment.document_id, s.confidence) for s in found] == [("d2", 0.5)]
+
+
 def test_speaker_filter() -> None:
     coder = RulesCoder(speakers=["Ben"]).fit(None, BOOK)
     segments = [segment("We visit.", speaker="Anna"), segment("We visit.", speaker="Ben",

@@ -244,20 +244,18 @@ class RulesCoder(BaseCoder):
         batch (one regular expression over all its texts' lemmas), in text order."""
         assert self.keyword_regex_ is not None
         lemmas, starts, texts = batch.string, batch.starts, batch.texts
-        at_negation, negation_lemma = self._negations(lemmas)
-        phrases, window, remove = self.phrases_, self.negation_window, self.negation == "remove"
+        phrases, remove = self.phrases_, self.negation == "remove"
+        window = 0 if self.negation == "ignore" else self.negation_window
+        negators = frozenset(n for n in self.negation_lemmas_ if n and " " not in n)  # words
         notes = []
         for match in self.keyword_regex_.finditer(lemmas):
             # A match starts with the space before its phrase (then maybe a JOINER).
             phrase = match.group()
             i = batch.text_at(match.start() + 1)
-            at = match.start() + (2 if phrase[1] == JOINER else 1)
-            # The nearest negation before the keyword, if it is one of the window's words
-            k = bisect.bisect_left(at_negation, at) - 1
-            negator = negation_lemma[k] if k >= 0 and at_negation[k] >= starts[i] and (
-                lemmas.count(" ", at_negation[k], at) <= window) else None
+            negator = _negator(lemmas, match.start(), starts[i] - 1, window, negators)
             if negator is not None and remove:
                 continue
+            at = match.start() + (2 if phrase[1] == JOINER else 1)
             start, end = batch.span(i, at, match.end())
             quote = texts[i][start:end]
             for code_id, keyword, weight in phrases[phrase.replace(JOINER, "")[1:]]:
@@ -267,23 +265,6 @@ class RulesCoder(BaseCoder):
                     notes.append((i, code_id, weight * NEGATED_FACTOR,
                                   f'"{quote}" (keyword: {keyword}), after "{negator}"'))
         return notes
-
-    def _negations(self, lemmas: str) -> tuple[list[int], list[str]]:
-        """Where negating lemmas are in a batch's ``lemmas`` (in order), and which: none
-        when negations are ignored."""
-        if self.negation == "ignore" or not self.negation_window:
-            return [], []
-        found = []
-        for lemma in self.negation_lemmas_:
-            if not lemma or " " in lemma:
-                continue  # never one word
-            for needle in (f" {lemma} ", f"{JOINER}{lemma} "):  # a word, after " " [JOINER]
-                at = lemmas.find(needle)
-                while at != -1:
-                    found.append((at + 1, lemma))
-                    at = lemmas.find(needle, at + 1)
-        found.sort()
-        return [at for at, _ in found], [lemma for _, lemma in found]
 
     def _pattern_hits(self, texts: Sequence[str]) -> dict[int, list[_PatternHit]]:
         """Pattern matches by text: ``(code, match, pattern)`` in codebook order."""
@@ -368,6 +349,22 @@ def _noisy_or(weights: Iterable[float]) -> float:
     for weight in weights:
         remaining *= 1.0 - weight
     return round(1.0 - remaining, 6)
+
+
+def _negator(lemmas: str, before: int, first: int, window: int,
+             negators: frozenset[str]) -> str | None:
+    """The nearest of the ``window`` lemmas before ``lemmas[before]`` (a space) that is
+    one of ``negators``, looking no further back than ``first`` (the space before the
+    text's first lemma); None if there is none."""
+    for _ in range(window):
+        space = lemmas.rfind(" ", first, before)
+        if space < 0:
+            return None  # the text's first word was the last looked at
+        word = lemmas[space + 1 : before].lstrip(JOINER)  # "have \x01not": a JOINER, once
+        if word in negators:
+            return word
+        before = space
+    return None
 
 
 def _close_over_subphrases(
