@@ -74,6 +74,13 @@ def check_span(document_id: str, text_length: int, start: int, end: int, what: s
         )
 
 
+def check_document_id(document_id: object) -> None:
+    """Raise unless ``document_id`` is a non-empty string (not only whitespace)."""
+    if not isinstance(document_id, str) or not document_id.strip():
+        raise ParameterError(
+            f"A document id must be a non-empty string. Got {document_id!r}.")
+
+
 def check_role(role: object, what: str) -> None:
     """Raise unless ``role`` is a speaker role: ``interviewer``, ``participant`` or None."""
     if role not in (None, "interviewer", "participant"):
@@ -98,8 +105,7 @@ class Document:
     content_hash: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip():
-            raise ParameterError(f"A document id must be a non-empty string. Got {self.id!r}.")
+        check_document_id(self.id)
         object.__setattr__(self, "attributes", _frozen_mapping(self.attributes))
         expected = content_hash(self.text)
         if self.content_hash and self.content_hash != expected:
@@ -111,6 +117,19 @@ class Document:
 
     def __hash__(self) -> int:
         return hash((self.id, self.content_hash))
+
+    @classmethod
+    def from_checked(cls, row: Sequence[Any]) -> Document:
+        """A document from values already checked (every field, in declaration order): an
+        id that passes :func:`check_document_id`, ``attributes`` a read-only mapping
+        (``MappingProxyType``) that no one changes, and ``content_hash`` the hash of ``text``.
+
+        Skips ``__post_init__``'s checks and its copy of the attributes, as
+        :meth:`Segment.from_checked` does: a survey table makes one document per row.
+        """
+        document = object.__new__(cls)
+        document.__dict__.update(zip(_DOCUMENT_FIELDS, row))  # noqa: B905 (rows are full width)
+        return document
 
     def span(self, start: int, end: int) -> str:
         """The text between two offsets, after checking them."""
@@ -129,6 +148,9 @@ class Document:
     @property
     def word_count(self) -> int:
         return len(self.text.split())
+
+
+_DOCUMENT_FIELDS = tuple(f.name for f in fields(Document))
 
 
 @dataclass(frozen=True)

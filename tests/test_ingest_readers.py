@@ -5,8 +5,10 @@ Binary fixtures (docx, odt, xlsx) are built here in ``tmp_path`` by the helpers 
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -20,6 +22,7 @@ from qualcode.ingest import (
     supported_suffixes,
 )
 from qualcode.ingest.base import _READERS
+from qualcode.model import Document, check_document_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
@@ -501,6 +504,29 @@ def test_survey_csv_one_document_per_row(tmp_path):
         read_document(path, text_column="What would help?")
 
 
+def test_survey_turn_is_the_trimmed_answer_and_every_row_carries_the_notes(tmp_path):
+    path = write(tmp_path / "padded.csv",
+                 "id,text,site\na,  Padded answer.\t ,  Oak  \nb,,x\nc,Plain.,\nd, ,y\n")
+    sources = read_documents(path, id_column="id")
+    assert [(s.id, s.text, turns_of(s), dict(s.attributes)) for s in sources] == [
+        ("a", "  Padded answer.\t ", [(None, "participant", "Padded answer.")], {"site": "Oak"}),
+        ("c", "Plain.", [(None, "participant", "Plain.")], {}),
+    ]
+    assert sources[0].turns[0] == Turn(2, 16, None, "participant")
+    assert [s.notes for s in sources] == [
+        ("2 rows with an empty answer were skipped (lines 3, 5).",)] * 2
+    assert [(s.source, s.format, s.encoding) for s in sources] == [(str(path), "csv", None)] * 2
+
+
+def test_survey_cells_lose_a_leading_byte_order_mark(tmp_path):
+    # one at the start of the file goes with the decoding; one opening a cell, with the cell
+    path = write(tmp_path / "marks.csv",
+                 "\ufeffid,text,a\nx,\ufeffStarts with a mark.,\ufeffA\ny,Ends\ufeff,B\ufeff\n")
+    sources = read_documents(path, id_column="id")
+    assert [(s.id, s.text, dict(s.attributes)) for s in sources] == [
+        ("x", "Starts with a mark.", {"a": "A"}), ("y", "Ends\ufeff", {"a": "B\ufeff"})]
+
+
 def test_survey_text_column_is_found_by_name_or_asked_for(tmp_path):
     path = write(tmp_path / "s.csv", "id;Response\n1;Fine.\n2;Not fine.\n")  # semicolons
     assert [s.text for s in read_documents(path)] == ["Fine.", "Not fine."]
@@ -590,6 +616,47 @@ def test_register_a_reader_for_a_new_suffix(tmp_path):
         _READERS.pop(".qcfoo")
     with pytest.raises(ParameterError, match=r"must start with '.'"):
         register_reader("txt")
+
+
+def test_a_source_from_checked_values_equals_a_checked_source():
+    values = ("d", "  Hello.", (Turn(2, 8, None, "participant"),), {"site": "Oak"},
+              "d.csv", "csv", None, ("a note",))
+    checked = ParsedSource(*values)
+    made = ParsedSource.from_checked(
+        (*values[:3], MappingProxyType(dict(values[3])), *values[4:]))
+    assert made == checked and repr(made) == repr(checked)
+    assert made.segments() == checked.segments()
+
+
+@pytest.mark.parametrize("extra", [{}, {"wave": "2"}, {"site": "Elm"}])
+def test_a_source_gives_the_document_a_checked_constructor_gives(extra):
+    source = ParsedSource("d", "Q: Hi.\n\nA: Hello.", (Turn(3, 6, "Q"), Turn(11, 17, "A")),
+                          {"site": "Oak"}, "d.txt", "txt")
+    document = source.to_document(**extra)
+    expected = Document("d", source.text, {"site": "Oak", **extra}, "d.txt")
+    assert document == expected and hash(document) == hash(expected)
+    assert document.content_hash == expected.content_hash != ""
+    with pytest.raises(TypeError):
+        document.attributes["site"] = "Elm"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bad_id", ["", "  ", None, 5])
+def test_a_source_without_an_id_makes_no_document(bad_id):
+    message = f"A document id must be a non-empty string. Got {bad_id!r}."
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        check_document_id(bad_id)
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        ParsedSource(bad_id, "Hi.", (Turn(0, 3),)).to_document()
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        Document(bad_id, "Hi.")
+
+
+def test_a_document_from_checked_values_equals_a_checked_document():
+    checked = Document("d", "Hello.", {"site": "Oak"}, "d.txt")
+    made = Document.from_checked(
+        ("d", "Hello.", MappingProxyType({"site": "Oak"}), "d.txt", checked.content_hash))
+    assert made == checked and hash(made) == hash(checked) and repr(made) == repr(checked)
+    assert made.with_attributes(wave="2") == checked.with_attributes(wave="2")
 
 
 def test_parsed_source_checks_its_turns():

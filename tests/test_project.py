@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from qualcode.errors import NotFoundError, ParameterError, ProjectError
 from qualcode.model import Code, Codebook, Coding, Corpus, Document, Segment
-from qualcode.project import MIGRATIONS, SCHEMA_VERSION, Project
+from qualcode.project import MIGRATIONS, SCHEMA_VERSION, Project, attributes_json
 
 
 def test_create_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -242,8 +243,11 @@ def test_codings_read_from_the_store_equal_the_codings_stored(tmp_path: Path) ->
 
 
 def test_bulk_reads_restore_the_garbage_collector(project: Project) -> None:
-    """Codings and segments are built with the collector paused; its state comes back."""
+    """Codings and segments are built (and corpora stored) with the collector paused; its
+    state comes back."""
     project.add_codings([Coding("d1", 0, 5, "c1", "ann")], check_codes=False)
+    assert gc.isenabled()
+    project.add_corpus(make_corpus({"d3": "Anna: Another visit."}))
     assert gc.isenabled()
     assert len(project.codings()) == 1 and len(project.segments()) > 0
     assert gc.isenabled()
@@ -251,9 +255,65 @@ def test_bulk_reads_restore_the_garbage_collector(project: Project) -> None:
     try:
         project.codings()
         project.segments()
+        project.add_corpus(make_corpus({"d4": "Anna: And another."}))
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("attributes", [
+    {},
+    {"setting": "Oakview"},
+    {"Ort": "Köln", "emoji": "😀", "quote": 'say "hi"', "slash": "a\\b/c"},
+    {"controls": "tab\there\nline\x01\x1f\x7f", "separators": "\u2028\u2029", "nul": "\x00"},
+    {"wave": 2, "score": 1.5, "missing": None, "flag": True},  # not strings: json.dumps
+    {1: "numbered key"},
+    {"list": ["a", "b"]},
+])
+def test_attributes_are_stored_as_json_dumps_writes_them(attributes: dict) -> None:
+    expected = json.dumps(attributes, ensure_ascii=False)
+    assert attributes_json(attributes) == expected
+    assert attributes_json(Document("d", "t", attributes).attributes) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.dictionaries(st.text(), st.text() | st.integers() | st.none(), max_size=5))
+def test_any_attributes_are_stored_as_json_dumps_writes_them(attributes: dict) -> None:
+    assert attributes_json(attributes) == json.dumps(attributes, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("spans", [
+    # (start, end, speaker, role, start_time, end_time)
+    [(6, 18, "Anna", "interviewer", 1.0, 2.5), (24, 27, None, "participant", None, None),
+     (34, 38, None, None, None, 4.0), (44, 47, "Bob", None, 5.0, None)],
+    [(6, 18, None, "participant", None, None), (24, 27, None, "participant", None, None)],
+    [(6, 18, None, None, None, None), (24, 27, "", None, 0.0, None)],
+])
+def test_segments_are_stored_in_order_with_missing_values_as_null(
+    tmp_path: Path, spans: list[tuple]
+) -> None:
+    document = Document("d", "Anna: Hello there. Bob: Hi. Anna: Bye. Bob: Ok.")
+    segments = tuple(Segment.of(document, start, end, index=i, speaker=speaker, role=role,
+                                start_time=t0, end_time=t1)
+                     for i, (start, end, speaker, role, t0, t1) in enumerate(spans))
+    with Project.create(tmp_path / "p.qualcode") as project:
+        project.add_corpus(Corpus((document,), segments))
+        assert list(project.segments("d")) == list(segments)
+        rows = project._con.execute(
+            "SELECT document_id, kind, idx, start, end, speaker, role, start_time, end_time "
+            "FROM segments ORDER BY rowid").fetchall()
+    assert rows == [(s.document_id, s.kind, s.index, s.start, s.end, s.speaker, s.role,
+                     s.start_time, s.end_time) for s in segments]
+
+
+def test_segments_of_documents_not_stored_are_left_out(tmp_path: Path) -> None:
+    corpus = make_corpus({"d1": "Anna: We knocked.", "d2": "Bob: Nobody came."})
+    stray = Segment.of(Document("elsewhere", "Anna: Hello."), 6, 12)
+    with Project.create(tmp_path / "p.qualcode") as project:
+        project.add_corpus(Corpus(corpus.documents[:1], corpus.segments))
+        project.add_corpus(Corpus(corpus.documents, (*corpus.segments, stray)))
+        assert [s.document_id for s in project.segments()] == ["d1", "d2"]
+        assert project.documents.ids == ["d1", "d2"]
 
 
 def test_a_newer_project_is_refused(tmp_path: Path) -> None:

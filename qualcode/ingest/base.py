@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from qualcode.errors import ParameterError, ReaderError
-from qualcode.model import Document, Segment
+from qualcode.model import Document, Segment, check_document_id, content_hash
 
 __all__ = [
     "COMMON_OPTIONS",
@@ -103,9 +103,30 @@ class ParsedSource:
                 )
             previous_end = turn.end
 
+    @classmethod
+    def from_checked(cls, row: Sequence[Any]) -> ParsedSource:
+        """A parsed source from values already checked (every field, in declaration order):
+        ``turns`` a tuple of ordered, non-overlapping spans of the text with known roles,
+        ``attributes`` a read-only mapping (``MappingProxyType``) of a dict no one else
+        holds, ``notes`` a tuple.
+
+        Skips ``__post_init__``'s checks and copies, as
+        :meth:`Segment.from_checked <qualcode.model.Segment.from_checked>` does: a survey
+        table makes one source per row, 100,000s of them.
+        """
+        source = object.__new__(cls)
+        source.__dict__.update(zip(_PARSED_SOURCE_FIELDS, row))  # noqa: B905 (rows are full width)
+        return source
+
     def to_document(self, **attributes: str) -> Document:
         """The :class:`~qualcode.model.Document`, with extra ``attributes`` on top of the file's."""
-        return Document(self.id, self.text, {**self.attributes, **attributes}, self.source)
+        if attributes:
+            return Document(self.id, self.text, {**self.attributes, **attributes}, self.source)
+        # the attributes are a read-only view of a dict only this source holds: the
+        # document may share it instead of copying it (a corpus can have 100,000s)
+        check_document_id(self.id)
+        return Document.from_checked(
+            (self.id, self.text, self.attributes, self.source, content_hash(self.text)))
 
     def segments(self, unit: str = "turns", document: Document | None = None) -> list[Segment]:
         """Segments of this source (``turns``, ``paragraphs`` or ``sentences``)."""
@@ -118,6 +139,8 @@ class ParsedSource:
         """Distinct speaker names, in order of first appearance."""
         return tuple(dict.fromkeys(t.speaker for t in self.turns if t.speaker is not None))
 
+
+_PARSED_SOURCE_FIELDS = tuple(f.name for f in fields(ParsedSource))
 
 ReaderFunction = Callable[..., Sequence[ParsedSource]]
 

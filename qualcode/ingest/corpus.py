@@ -219,6 +219,7 @@ def load_corpus(
     for i, file in enumerate(to_read):
         if progress is not None:
             progress(file, i, len(to_read))
+        name = file.name  # once: a survey table gives every row's source its notes
         for source in read_documents(file, encoding=encoding, **reader_options):
             if source.id in origin:
                 raise ReaderError(
@@ -230,8 +231,8 @@ def load_corpus(
             sources.append(source)
             for note in source.notes:
                 names = notes.setdefault(note, [])
-                if file.name not in names:
-                    names.append(file.name)
+                if name not in names:
+                    names.append(name)
 
     attributes_by_id: dict[str, dict[str, str]] = {}
     without: list[str] = []

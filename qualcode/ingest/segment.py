@@ -140,12 +140,16 @@ def segment_turns(document: Document, turns: Iterable[Turn], unit: str = "turns"
         # piece of it (pieces lie inside their turn and share its role; the kind is
         # normalised), slice the text directly, and make the segments from checked values
         check_span(document.id, len(text), turn.start, turn.end, "turn")
-        if kind == "turn":
-            pieces = [(turn.start, turn.end)]
-        else:
-            pieces = paragraph_spans(text, turn.start, turn.end, separator)
-            if kind == "sentence":
-                pieces = [span for p in pieces for span in sentence_spans(text, p[0], p[1])]
+        if kind == "turn":  # the turn itself, times and all
+            check_role(turn.role, "segment")
+            segments.append(Segment.from_checked((
+                document.id, turn.start, turn.end, text[turn.start:turn.end], kind,
+                len(segments), turn.speaker, turn.role, turn.start_time, turn.end_time,
+            )))
+            continue
+        pieces = paragraph_spans(text, turn.start, turn.end, separator)
+        if kind == "sentence":
+            pieces = [span for p in pieces for span in sentence_spans(text, p[0], p[1])]
         if pieces:
             check_role(turn.role, "segment")
         last = len(pieces) - 1

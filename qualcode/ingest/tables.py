@@ -19,9 +19,10 @@ import difflib
 import io
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from qualcode.errors import TableError, UnsafeInputError
@@ -123,6 +124,9 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
         delimiter = max(",;\t", key=first_line.count) if any(
             d in first_line for d in ",;\t") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # decode_bytes normalised the whole text, so a cell differs from its normalised self
+    # only by a byte-order mark at its start: without one in the text, cells are kept as read
+    normalise_cell = normalise_text if "\ufeff" in text else None
     header: list[str] | None = None
     header_line = 1
     rows: list[tuple[str, ...]] = []
@@ -131,12 +135,13 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
     try:
         for record in reader:
             start_line, line = line, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():  # no cell holds more than whitespace
                 continue
             if header is None:
                 header, header_line = record, start_line
                 continue
-            rows.append(tuple(normalise_text(c) for c in record))
+            rows.append(tuple(record) if normalise_cell is None
+                        else tuple(map(normalise_cell, record)))
             lines.append(start_line)
     except csv.Error as exc:
         raise TableError(
@@ -156,6 +161,9 @@ def _fit(rows: list[tuple[str, ...]], lines: list[int], width: int,
     """Pad short rows with empty cells; refuse rows with more (non-empty) cells than columns."""
     out = []
     for row, line in zip(rows, lines, strict=True):
+        if len(row) == width:
+            out.append(row)
+            continue
         if len(row) > width:
             if any(c.strip() for c in row[width:]):
                 raise TableError(
@@ -243,12 +251,6 @@ def _xlsx_rows(book: Any, sheet: str | int | None, path: Path) -> Iterator[tuple
             yield number, cells
 
 
-def _strip_span(text: str) -> tuple[int, int]:
-    start = len(text) - len(text.lstrip())
-    end = len(text.rstrip())
-    return start, max(start, end)
-
-
 @register_reader(".csv", ".tsv", ".xlsx", table=True,
                  options=("text_column", "id_column", "attribute_columns", "sheet"))
 def read_survey(
@@ -281,7 +283,9 @@ def read_survey(
         attribute_at = [i for i in range(len(table.header)) if i not in (text_at, id_at)]
     else:
         attribute_at = [table.column(n, option="attribute_columns") for n in attribute_columns]
-    sources: list[ParsedSource] = []
+    header = table.header
+    attribute_names = [(header[i], i) for i in attribute_at]
+    answers: list[tuple[str, str, tuple[Turn], MappingProxyType[str, str]]] = []
     empty: list[int] = []
     seen: dict[str, int] = {}
     for number, (row, line) in enumerate(zip(table.rows, table.lines, strict=True), start=1):
@@ -293,26 +297,30 @@ def read_survey(
             if not doc_id:
                 raise TableError("This row has no id in the id column; every answer needs "
                                  "one (or leave id_column out to number the rows).",
-                                 path=path, line=line, field=table.header[id_at])
+                                 path=path, line=line, field=header[id_at])
             if doc_id in seen:
                 raise TableError(
                     f"The id {doc_id!r} is used again (first on line {seen[doc_id]}); ids "
-                    "must be unique.", path=path, line=line, field=table.header[id_at])
+                    "must be unique.", path=path, line=line, field=header[id_at])
             seen[doc_id] = line
-        if not answer.strip():
+        content = answer.strip()
+        if not content:
             empty.append(line)
             continue
-        attributes = {table.header[i]: row[i].strip() for i in attribute_at if row[i].strip()}
-        start, end = _strip_span(answer)
-        sources.append(ParsedSource(
-            doc_id, answer, (Turn(start, end, None, "participant"),), attributes, str(path),
-            path.suffix.lower().lstrip("."),
-        ))
-    if not sources:
-        raise TableError(f"The column {table.header[text_at]!r} holds no answers.",
-                         path=path, field=table.header[text_at])
+        attributes = {name: value for name, i in attribute_names if (value := row[i].strip())}
+        start = len(answer) - len(answer.lstrip())  # the turn is the answer, trimmed
+        turns = (Turn(start, start + len(content), None, "participant"),)
+        answers.append((doc_id, answer, turns, MappingProxyType(attributes)))
+    if not answers:
+        raise TableError(f"The column {header[text_at]!r} holds no answers.",
+                         path=path, field=header[text_at])
+    notes: tuple[str, ...] = ()
     if empty:
         shown = ", ".join(str(n) for n in empty[:10]) + (" ..." if len(empty) > 10 else "")
-        note = f"{len(empty)} rows with an empty answer were skipped (lines {shown})."
-        sources = [replace(s, notes=(note,)) for s in sources]
-    return sources
+        notes = (f"{len(empty)} rows with an empty answer were skipped (lines {shown}).",)
+    # one source per row: made from the values checked above (turns inside their answer,
+    # a known role, attributes that only this source sees)
+    source, file_format = str(path), path.suffix.lower().lstrip(".")
+    return [ParsedSource.from_checked((doc_id, answer, turns, attributes, source, file_format,
+                                       None, notes))
+            for doc_id, answer, turns, attributes in answers]
