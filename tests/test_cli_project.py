@@ -36,6 +36,16 @@ def test_init_info_and_codebook_commands(tmp_path: Path, capsys) -> None:
     assert code == 0 and "valid" in out
 
 
+def test_a_long_path_is_printed_on_one_line(tmp_path: Path, capsys) -> None:
+    # A wrapped path cannot be copied from the terminal: paths are never broken.
+    folder = tmp_path / ("a-folder-with-a-long-name-" * 4)
+    folder.mkdir()
+    book = folder / "codebook.yaml"
+    book.write_bytes(BUNDLED_CODEBOOK.read_bytes())
+    code, out, _ = run(capsys, "codebook", "validate", str(book))
+    assert code == 0 and f"{book}: valid." in out.splitlines()
+
+
 def test_codebook_diff_between_a_file_and_a_project_version(tmp_path: Path, capsys) -> None:
     project = tmp_path / "s.qualcode"
     run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))

@@ -162,7 +162,7 @@ def codebook_validate(
             style = "red" if problem.severity == "error" else "yellow"
             console.print(f"[{style}]{problem.severity}[/] {problem}", highlight=False)
         if not problems:
-            console.print(f"{path}: valid.")
+            console.print(f"{path}: valid.", soft_wrap=True)
     if errors or (strict and problems):
         raise CodebookError(f"{len(errors)} errors, {len(problems) - len(errors)} warnings.",
                             path=path)
@@ -248,4 +248,4 @@ def demo(
     console.print()
     console.print("[bold]Outputs[/]")
     for label, path in result.outputs.items():
-        console.print(f"  {label}: {path}")
+        console.print(f"  {label}: {path}", soft_wrap=True)  # a path stays on one line
