@@ -244,7 +244,8 @@ def demo(
     """Run the whole pipeline on the bundled study and say where the outputs are."""
     from qualcode.demo import run_demo
 
-    result = run_demo(out, overwrite=force, semantic=semantic, log=console.print)
+    result = run_demo(out, overwrite=force, semantic=semantic,
+                      log=lambda line: console.print(line, soft_wrap=True))
     console.print()
     console.print("[bold]Outputs[/]")
     for label, path in result.outputs.items():
