@@ -12,7 +12,7 @@ notebook and ``qualcode <command>`` do exactly the same work.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -118,13 +118,17 @@ def ingest(
     cases: PathArg | None = None,
     segment: str = "turns",
     replace: bool = False,
+    progress: Callable[[Path, int, int], None] | None = None,
     **reader_options: Any,
 ) -> IngestSummary:
     """Read transcripts (files or folders) into a project, with case attributes.
 
     ``segment`` is ``turns``, ``paragraphs`` or ``sentences``; ``reader_options`` go to the
     readers (e.g. ``text_column=`` for survey tables). Everything lands in one transaction:
-    if any file fails, the project is left exactly as it was.
+    if any file fails, the project is left exactly as it was. ``progress(path, i, n)`` is
+    called before each of the ``n`` files is read, then once more as ``progress(project
+    path, n, n)`` before what was read is stored (a large survey table takes as long to
+    store as to read).
     """
     from qualcode.ingest import load_corpus
 
@@ -132,12 +136,16 @@ def ingest(
         paths = [paths]
     if not paths:
         raise ParameterError("Give at least one file or folder to ingest.")
-    result = load_corpus(list(paths), cases=cases, segment=segment, **reader_options)
+    result = load_corpus(list(paths), cases=cases, segment=segment, progress=progress,
+                         **reader_options)
     # load_corpus returns a Corpus that also carries its IngestReport: store it as it is
     corpus, report = result, result.report
     owned = not isinstance(project, Project)
     target = open_project(project)
     try:
+        if progress is not None:
+            read = len(report.files_read)
+            progress(target.path, read, read)
         stored = target.add_corpus(corpus, replace=replace)
         return IngestSummary(
             project=str(target.path),

@@ -138,6 +138,17 @@ def test_progress_is_called_for_each_file(study):
     assert calls == [("AP2_emma.txt", 0, 3), ("AP10_gareth.txt", 1, 3), ("AP03_marcus.md", 2, 3)]
 
 
+def test_ingest_reports_each_file_then_the_store(study, tmp_path):
+    from qualcode import api
+
+    calls = []
+    project = tmp_path / "p.qualcode"
+    api.init(project).close()
+    api.ingest(project, study, progress=lambda path, i, n: calls.append((path.name, i, n)))
+    assert calls == [("AP2_emma.txt", 0, 3), ("AP10_gareth.txt", 1, 3),
+                     ("AP03_marcus.md", 2, 3), ("p.qualcode", 3, 3)]
+
+
 def test_the_garbage_collector_rests_while_a_corpus_loads(study):
     enabled_while_reading = []
     load_corpus(study, progress=lambda path, i, n: enabled_while_reading.append(gc.isenabled()))

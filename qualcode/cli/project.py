@@ -85,8 +85,9 @@ def ingest(
     with Progress(console=console, transient=True, disable=json_) as bar:
         task = bar.add_task("Reading", total=None)
 
-        def progress(path: Path, i: int, n: int) -> None:
-            bar.update(task, total=n, completed=i, description=f"Reading {path.name}")
+        def progress(path: Path, i: int, n: int) -> None:  # i == n: storing in the project
+            step = "Reading" if i < n else "Storing in"
+            bar.update(task, total=n, completed=i, description=f"{step} {path.name}")
 
         summary = api.ingest(project, paths, cases=cases, segment=segment, replace=replace,
                              progress=progress, **options)
