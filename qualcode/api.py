@@ -118,18 +118,40 @@ def ingest(
     cases: PathArg | None = None,
     segment: str = "turns",
     replace: bool = False,
-    progress: Callable[[Path, int, int], None] | None = None,
+    progress: bool | Callable[[Path, int, int], None] | None = True,
     **reader_options: Any,
 ) -> IngestSummary:
     """Read transcripts (files or folders) into a project, with case attributes.
 
     ``segment`` is ``turns``, ``paragraphs`` or ``sentences``; ``reader_options`` go to the
     readers (e.g. ``text_column=`` for survey tables). Everything lands in one transaction:
-    if any file fails, the project is left exactly as it was. ``progress(path, i, n)`` is
-    called before each of the ``n`` files is read, then once more as ``progress(project
-    path, n, n)`` before what was read is stored (a large survey table takes as long to
-    store as to read).
+    if any file fails, the project is left exactly as it was.
+
+    ``progress``: True (the default) shows a bar where a person is watching (a notebook or
+    a terminal; see :mod:`qualcode.engine.progress`), False or None nothing. A callable is
+    called as ``progress(path, i, n)`` before each of the ``n`` files is read, then once
+    more as ``progress(project path, n, n)`` before what was read is stored (a large
+    survey table takes about as long to store as to read).
     """
+    if callable(progress):
+        return _ingest(project, paths, cases, segment, replace, progress, reader_options)
+    from qualcode.engine.progress import progress_reporter
+
+    # the files, then storing them: n + 1 steps
+    with progress_reporter(progress, "Ingesting", unit="steps") as report:
+        return _ingest(project, paths, cases, segment, replace,
+                       lambda path, i, n: report(i, n + 1), reader_options)
+
+
+def _ingest(
+    project: Project | PathArg,
+    paths: PathArg | Sequence[PathArg],
+    cases: PathArg | None,
+    segment: str,
+    replace: bool,
+    progress: Callable[[Path, int, int], None],
+    reader_options: dict[str, Any],
+) -> IngestSummary:
     from qualcode.ingest import load_corpus
 
     if isinstance(paths, (str, PathLike)):
@@ -143,9 +165,8 @@ def ingest(
     owned = not isinstance(project, Project)
     target = open_project(project)
     try:
-        if progress is not None:
-            read = len(report.files_read)
-            progress(target.path, read, read)
+        read = len(report.files_read)
+        progress(target.path, read, read)
         stored = target.add_corpus(corpus, replace=replace)
         return IngestSummary(
             project=str(target.path),

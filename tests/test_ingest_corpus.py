@@ -149,6 +149,29 @@ def test_ingest_reports_each_file_then_the_store(study, tmp_path):
                      ("AP03_marcus.md", 2, 3), ("p.qualcode", 3, 3)]
 
 
+def test_ingest_shows_files_then_storing_as_steps_of_one_bar(study, tmp_path, monkeypatch):
+    import contextlib
+
+    from qualcode import api
+    from qualcode.engine import progress as progress_module
+
+    shown = []
+
+    @contextlib.contextmanager
+    def bar(progress, description, *, total=None, unit="items"):
+        shown.append((progress, description, unit))
+        yield lambda done, new_total: shown.append((done, new_total))
+
+    monkeypatch.setattr(progress_module, "progress_reporter", bar)
+    project = tmp_path / "p.qualcode"
+    api.init(project).close()
+    api.ingest(project, study)  # progress=True by default: a bar where someone watches
+    assert shown == [(True, "Ingesting", "steps"), (0, 4), (1, 4), (2, 4), (3, 4)]
+    shown.clear()
+    api.ingest(project, study, progress=False, replace=True)
+    assert shown[0] == (False, "Ingesting", "steps")
+
+
 def test_the_garbage_collector_rests_while_a_corpus_loads(study):
     enabled_while_reading = []
     load_corpus(study, progress=lambda path, i, n: enabled_while_reading.append(gc.isenabled()))
