@@ -46,6 +46,13 @@ def test_a_long_path_is_printed_on_one_line(tmp_path: Path, capsys) -> None:
     assert code == 0 and f"{book}: valid." in out.splitlines()
 
 
+def test_a_message_into_a_file_or_pipe_is_never_cut_into_lines(tmp_path: Path, capsys) -> None:
+    project = tmp_path / ("study-with-a-rather-long-name-" * 3 + ".qualcode")
+    code, out, _ = run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))
+    line = f"Created {project} with codebook 'AP home visits' (32 codes)."
+    assert code == 0 and len(line) > 80 and line in out.splitlines()
+
+
 def test_codebook_diff_between_a_file_and_a_project_version(tmp_path: Path, capsys) -> None:
     project = tmp_path / "s.qualcode"
     run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))

@@ -26,7 +26,9 @@ app = typer.Typer(
 codebook_app = typer.Typer(help="Validate, show and compare codebooks.", no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
 
-console = Console()
+# Into a file or a pipe, a line stays whole (rich would cut it at 80 columns); in a
+# terminal, rich wraps it at the terminal's width, between words.
+console = Console(soft_wrap=not (sys.stdout is not None and sys.stdout.isatty()))
 err_console = Console(stderr=True, soft_wrap=True)  # a path is never broken mid-line
 
 
