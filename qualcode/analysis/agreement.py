@@ -332,9 +332,9 @@ class AgreementResult:
         undefined = [c.code for c in self.codes if c.kappa is None]
         lines = [
             f"Agreement between {', '.join(self.coders)} ({self.level} level)",
-            f"Unit: {self.unit_description}; {self.segments} segments in "
+            f"Unit: {self.unit_description}; {self.segments:,} segments in "
             f"{len(self.documents)} documents.",
-            f"Pooled over {self.pooled.decisions} segment x {self.level} decisions: "
+            f"Pooled over {self.pooled.decisions:,} segment x {self.level} decisions: "
             f"{_fmt(self.pooled.percent_agreement, pct=True)} agreement, kappa "
             f"{_fmt(self.pooled.kappa)}, alpha {_fmt(self.pooled.alpha)}.",
             f"Macro (mean over {self.level}s): {_fmt(self.macro.percent_agreement, pct=True)} "
