@@ -537,12 +537,12 @@ class ImportReport:
     def summary(self) -> str:
         """One paragraph: rows, located, ambiguous, unmatched, stored, unknown names."""
         share = f" ({self.located / self.rows:.1%})" if self.rows else ""
-        text = (f"{self.rows} rows: {self.located} located{share}"
-                f" ({self.ambiguous} of them ambiguous), {self.unmatched} unmatched")
+        text = (f"{self.rows:,} rows: {self.located:,} located{share}"
+                f" ({self.ambiguous:,} of them ambiguous), {self.unmatched:,} unmatched")
         if self.duplicates:
-            text += f", {self.duplicates} duplicate rows"
+            text += f", {self.duplicates:,} duplicate rows"
         if self.stored is not None:
-            text += f"; {self.stored} new codings stored"
+            text += f"; {self.stored:,} new codings stored"
         text += "."
         if self.created_codes:
             text += (" Codes added to the codebook: "

@@ -84,8 +84,8 @@ def code(
         print_json(run.to_dict())
         return
     console.print(
-        f"{run.stored} suggestions from '{run.coder}' for {run.coded_segments} of "
-        f"{run.segments} segments ({run.skipped} already coded, skipped) in "
+        f"{run.stored:,} suggestions from '{run.coder}' for {run.coded_segments:,} of "
+        f"{run.segments:,} segments ({run.skipped:,} already coded, skipped) in "
         f"{run.seconds:.1f}s."
     )
     if run.report is not None:

@@ -95,8 +95,8 @@ def ingest(
         print_json(summary.to_dict())
         return
     console.print(
-        f"{len(summary.added)} documents added, {len(summary.unchanged)} unchanged, "
-        f"{len(summary.replaced)} replaced; {summary.segments} segments ({summary.unit}s)."
+        f"{len(summary.added):,} documents added, {len(summary.unchanged):,} unchanged, "
+        f"{len(summary.replaced):,} replaced; {summary.segments:,} segments ({summary.unit}s)."
     )
     if summary.skipped_files:
         console.print(f"Skipped (unsupported): {', '.join(summary.skipped_files)}")
