@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "bundled_study": "qualcode.api",
     "candidates": "qualcode.opencoding",
     "case_matrix": "qualcode.export.tables",
+    "code_project": "qualcode.coding",
     "cooccurrence": "qualcode.export.tables",
     "diff": "qualcode.api",
     "diff_codebooks": "qualcode.codebook",

@@ -1,0 +1,33 @@
+"""The README's notebook tour runs as printed, on the bundled study."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+from conftest import ROOT
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first ``language`` code block after ``heading`` in the README."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text[text.index(heading):]
+    found = re.search(rf"```{language}\n(.*?)```", after, re.S)
+    assert found, f"no {language} block after {heading!r} in README.md"
+    return found.group(1)
+
+
+def test_the_notebook_tour_runs_as_printed(tmp_path: Path, monkeypatch) -> None:
+    matplotlib.use("Agg")
+    # The tour's relative paths, from a folder of its own (the study is only read).
+    (tmp_path / "codebooks").symlink_to(ROOT / "codebooks")
+    (tmp_path / "corpora").symlink_to(ROOT / "corpora")
+    monkeypatch.chdir(tmp_path)
+    code = readme_block("### A notebook", "python")
+    names: dict[str, object] = {}
+    exec(compile(code, "README.md (A notebook)", "exec"), names)
+    assert (tmp_path / "study.qualcode").exists() and (tmp_path / "excerpts.docx").exists()
+    project = names["project"]
+    assert len(project.codings(coder="rules")) > 0  # type: ignore[attr-defined]
+
