@@ -172,6 +172,25 @@ def test_ingest_shows_files_then_storing_as_steps_of_one_bar(study, tmp_path, mo
     assert shown[0] == (False, "Ingesting", "steps")
 
 
+def test_ctrl_c_while_storing_leaves_the_project_as_it_was(study, tmp_path, monkeypatch):
+    from qualcode import api
+    from qualcode import project as project_module
+
+    path = tmp_path / "p.qualcode"
+    api.init(path).close()
+
+    def interrupted(con, segments):  # the documents are in, the segments not yet
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(project_module, "insert_segment_rows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        api.ingest(path, study, progress=False)
+    monkeypatch.undo()
+    with api.open_project(path) as project:
+        assert len(project.documents) == 0 and len(project.segments()) == 0
+    assert api.ingest(path, study, progress=False).added  # and it takes the corpus after
+
+
 def test_the_garbage_collector_rests_while_a_corpus_loads(study):
     enabled_while_reading = []
     load_corpus(study, progress=lambda path, i, n: enabled_while_reading.append(gc.isenabled()))
