@@ -31,7 +31,7 @@ def show(
         path = write_document_html(opened, document, out, coder=coder or None,
                                    status=status or ("accepted", "suggested"),
                                    code=code or None, overwrite=force)
-    console.print(f"Wrote {path}", markup=False, soft_wrap=True)
+    console.print(f"Wrote {path}", markup=False)
 
 
 @app.command()

@@ -163,7 +163,7 @@ def codebook_validate(
             style = "red" if problem.severity == "error" else "yellow"
             console.print(f"[{style}]{problem.severity}[/] {problem}", highlight=False)
         if not problems:
-            console.print(f"{path}: valid.", soft_wrap=True)
+            console.print(f"{path}: valid.")
     if errors or (strict and problems):
         raise CodebookError(f"{len(errors)} errors, {len(problems) - len(errors)} warnings.",
                             path=path)
@@ -245,9 +245,8 @@ def demo(
     """Run the whole pipeline on the bundled study and say where the outputs are."""
     from qualcode.demo import run_demo
 
-    result = run_demo(out, overwrite=force, semantic=semantic,
-                      log=lambda line: console.print(line, soft_wrap=True))
+    result = run_demo(out, overwrite=force, semantic=semantic, log=console.print)
     console.print()
     console.print("[bold]Outputs[/]")
     for label, path in result.outputs.items():
-        console.print(f"  {label}: {path}", soft_wrap=True)  # a path stays on one line
+        console.print(f"  {label}: {path}")
