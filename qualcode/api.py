@@ -133,25 +133,12 @@ def ingest(
     more as ``progress(project path, n, n)`` before what was read is stored (a large
     survey table takes about as long to store as to read).
     """
-    if callable(progress):
-        return _ingest(project, paths, cases, segment, replace, progress, reader_options)
-    from qualcode.engine.progress import progress_reporter
+    if not callable(progress):  # a bar (or nothing): the files, then storing, n + 1 steps
+        from qualcode.engine.progress import progress_reporter
 
-    # the files, then storing them: n + 1 steps
-    with progress_reporter(progress, "Ingesting", unit="steps") as report:
-        return _ingest(project, paths, cases, segment, replace,
-                       lambda path, i, n: report(i, n + 1), reader_options)
-
-
-def _ingest(
-    project: Project | PathArg,
-    paths: PathArg | Sequence[PathArg],
-    cases: PathArg | None,
-    segment: str,
-    replace: bool,
-    progress: Callable[[Path, int, int], None],
-    reader_options: dict[str, Any],
-) -> IngestSummary:
+        with progress_reporter(progress, "Ingesting", unit="steps") as step:
+            return ingest(project, paths, cases=cases, segment=segment, replace=replace,
+                          progress=lambda path, i, n: step(i, n + 1), **reader_options)
     from qualcode.ingest import load_corpus
 
     if isinstance(paths, (str, PathLike)):
