@@ -30,7 +30,8 @@ same document and coder (table order), else at its first occurrence; such rows a
 *ambiguous*: imported, and listed so a person can check them.
 
 Row numbers are those a spreadsheet shows (the header is row 1, the first data row is
-row 2); for a DataFrame they are its index labels.
+row 2, a blank line is a row); for a DataFrame they are its index labels. Every sheet of a
+workbook that has a document and a code column is read.
 """
 
 from __future__ import annotations
@@ -275,12 +276,60 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+def _read_frames(path: Path, coder: str | None) -> list[tuple[str, str, pd.DataFrame]]:
+    """``(where, label, frame)`` for each table in a file: the file itself, or each sheet of
+    a workbook with several sheets of codings (one per coder, say), when each says whose its
+    rows are (a coder column, and no ``coder`` given to override it)."""
+    import pandas as pd
+
+    if path.suffix.lower() != ".xlsx":
+        return [(str(path), path.name, _read_frame(path))]
+    try:
+        sheets = pd.read_excel(path, dtype=str, sheet_name=None)
+    except (ValueError, OSError) as exc:
+        raise TableError(f"Cannot read this table: {str(exc).rstrip('.')}.", path=path) from None
+    # Every sheet with a document and a code column is read, not only the first; a sheet
+    # without them (notes, a codebook) holds no codings.
+    codings = [(name, frame.fillna("")) for name, frame in sheets.items()
+               if {"document", "code"} <= set(_roles(frame.columns))]
+    if len(codings) > 1:
+        # One sheet per coder is common: given to the one coder named on import (or to
+        # nobody, for a sheet without a coder column), two people's codings would become one
+        # person's. Only rows that say whose they are can be read from several sheets.
+        uncredited = [name for name, frame in codings if "coder" not in _roles(frame.columns)]
+        if coder is not None or uncredited:
+            names = ", ".join(str(name) for name, _ in codings)
+            why = (f"a coder name was given ({coder}), which would credit every sheet to "
+                   "that one coder" if coder is not None else
+                   f"{'sheet' if len(uncredited) == 1 else 'sheets'} "
+                   f"{', '.join(map(str, uncredited))} "
+                   f"{'has' if len(uncredited) == 1 else 'have'} no coder column")
+            raise TableError(
+                f"This workbook holds codings on {len(codings)} sheets ({names}), and {why}: "
+                "qualcode cannot tell whose codings they are. Save each coder's sheet as its "
+                "own file and import it with --coder NAME, or give every sheet a coder column "
+                "and import the workbook without --coder.", path=path)
+        return [(f"{path} (sheet {name})", f"{path.name} (sheet {name})", frame)
+                for name, frame in codings]
+    frame = codings[0][1] if codings else next(iter(sheets.values())).fillna("")
+    return [(str(path), path.name, frame)]
+
+
+def _roles(columns: Iterable[object]) -> dict[str, object]:
+    """``{role: column}`` for the columns whose headers name a role."""
+    by_header = {_header(c): c for c in columns}
+    found: dict[str, object] = {}
+    for role, names in _COLUMNS.items():
+        column = next((by_header[n] for n in names if n in by_header), None)
+        if column is not None:
+            found[role] = column
+    return found
+
+
 def _read_frame(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        if path.suffix.lower() == ".xlsx":
-            return pd.read_excel(path, dtype=str).fillna("")
         raw = path.read_bytes()
         for encoding in ("utf-8-sig", "cp1252"):
             try:
@@ -297,19 +346,22 @@ def _read_frame(path: Path) -> pd.DataFrame:
             sep = ";" if first_line.count(";") > first_line.count(",") else ","
         from io import StringIO
 
-        return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+        # Blank lines are rows too, as a spreadsheet shows them: skipping them would shift
+        # the row number reported for every row after one.
+        return pd.read_csv(StringIO(text.rstrip("\r\n")), dtype=str, keep_default_na=False,
+                           sep=sep, skip_blank_lines=False)
     except TableError:
         raise
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise TableError(f"Cannot read this table: {exc}.", path=path) from None
+        raise TableError(f"Cannot read this table: {str(exc).rstrip('.')}.", path=path) from None
 
 
-def _table_rows(table: Any) -> tuple[str, list[_Row], dict[str, str]]:
+def _table_rows(table: Any, coder: str | None) -> tuple[str, list[_Row], dict[str, str]]:
     """``(source label, rows, {role: column})`` from a path, folder or DataFrame."""
     import pandas as pd
 
     if isinstance(table, pd.DataFrame):
-        frames = [(None, table, False)]
+        frames = [(None, None, table, False)]
         source = "DataFrame"
     else:
         if not isinstance(table, (str, PathLike)):
@@ -326,29 +378,23 @@ def _table_rows(table: Any) -> tuple[str, list[_Row], dict[str, str]]:
             files = [path]
         else:
             raise TableError("No such file or folder.", path=path)
-        frames = [(p, _read_frame(p), True) for p in files]
+        frames = [(*entry, True) for p in files for entry in _read_frames(p, coder)]
         source = str(path)
     rows: list[_Row] = []
     roles: dict[str, str] = {}
-    for file, frame, from_file in frames:
-        where = file if file is not None else None
-        columns = {_header(c): c for c in frame.columns}
-        found: dict[str, str] = {}
-        for role, names in _COLUMNS.items():
-            column = next((columns[n] for n in names if n in columns), None)
-            if column is not None:
-                found[role] = column
+    for where, name, frame, from_file in frames:
+        found = _roles(frame.columns)
         _check_columns(found, list(frame.columns), where)
         roles = roles or {k: str(v) for k, v in found.items()}
         for position, (label, record) in enumerate(zip(frame.index, frame.to_dict("records"),
                                                        strict=True)):
             values = {role: _cell(record[column]) for role, column in found.items()}
-            rows.append(_Row(file.name if file is not None else None,
-                             position + 2 if from_file else label, values))
+            rows.append(_Row(name, position + 2 if from_file else label, values))
     return source, rows, roles
 
 
-def _check_columns(found: dict[str, str], columns: list[object], path: Path | None) -> None:
+def _check_columns(found: dict[str, object], columns: list[object], path: str | None
+                   ) -> None:
     missing = []
     if "document" not in found:
         missing.append("a document column (" + ", ".join(_COLUMNS["document"][:4]) + ", ...)")
@@ -449,8 +495,10 @@ class RowOutcome:
 
     ``status`` is ``located`` (found once, or placed by its offsets), ``ambiguous`` (found
     several times; one occurrence was taken and the row imported) or ``unmatched`` (not
-    imported; ``problem`` names the kind and ``reason`` says why). ``document`` and ``code``
-    are as the table wrote them; ``document_id`` and ``code_id`` what they matched.
+    imported; ``problem`` names the kind and ``reason`` says why). A located row can have a
+    ``problem`` too: ``duplicate``, or ``bad offsets`` when it was placed by its text instead
+    of its offsets. ``document`` and ``code`` are as the table wrote them; ``document_id``
+    and ``code_id`` what they matched.
     """
 
     row: Hashable
@@ -531,7 +579,8 @@ class ImportReport:
         return out
 
     def problems(self) -> tuple[RowOutcome, ...]:
-        """Rows that were ambiguous, unmatched or duplicates, in table order."""
+        """Rows that were ambiguous, unmatched, duplicates or placed by their text instead of
+        their offsets, in table order."""
         return tuple(o for o in self.outcomes if o.status != "located" or o.problem)
 
     def summary(self) -> str:
@@ -660,7 +709,7 @@ def read_codings_table(
             "create_codes=True (--create-codes)."
         )
     docs = _documents_of(documents)
-    source, rows, columns = _table_rows(table)
+    source, rows, columns = _table_rows(table, coder)
     if coder is None and "coder" not in columns:
         raise ParameterError(
             f"Whose codings are these? Give a coder name (--coder NAME); the table {source} "
@@ -743,7 +792,9 @@ class _Reader:
         start, end, status, reason = self.choose(document_id, code_id, coder, spans, row, how)
         if note:
             reason = f"{note}; {reason}" if reason else note
-        outcome = replace(base, status=status, start=start, end=end, match=how, reason=reason)
+        outcome = replace(base, status=status, start=start, end=end, match=how, reason=reason,
+                          # offsets set aside for the text: listed with the problems
+                          problem="bad offsets" if note else "")
         key = (document_id, start, end, code_id, coder)
         if key in self.taken:
             first = self.taken[key]

@@ -355,3 +355,66 @@ def test_the_shared_usability_study_is_located(shared_data: Path) -> None:
     for outcome, coding in zip(report.outcomes[:50], report.codings[:50], strict=True):
         assert " ".join(texts[coding.document_id][coding.start:coding.end].split())
         assert outcome.document.startswith(coding.document_id)
+
+
+def test_rows_after_a_blank_line_keep_the_numbers_a_spreadsheet_shows(tmp_path,
+                                                                      documents) -> None:
+    # Excel and LibreOffice show a blank line as an empty row: the rows after it must not
+    # be reported one row too early. A trailing line end is not a row.
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfdocument;code;text\r\n"
+                     b"d1;sensory;spotless\r\n"
+                     b"\r\n"
+                     b"d1;sensory;nowhere in the transcript\r\n\r\n")
+    report = read_codings_table(path, documents, CODEBOOK, coder="alice")
+    assert [o.row for o in report.outcomes] == [2, 3, 4]
+    assert [(o.row, o.problem) for o in report.problems()] == [(3, "empty"), (4, "not found")]
+
+
+def test_a_row_placed_by_its_text_instead_of_its_offsets_is_listed(documents) -> None:
+    # The table's offsets were set aside: a person must see it, not only the stored coding.
+    report = read(table(("d1", "sensory", "0", "5", "The kitchen was spotless"),
+                        ("d1", "sensory", "0", "99999", "café-clean"),
+                        columns=("document", "code", "start", "end", "text")), documents)
+    assert report.located == 2 and report.unmatched == 0
+    assert [(o.row, o.status, o.problem) for o in report.problems()] == [
+        (0, "located", "bad offsets"), (1, "located", "bad offsets")]
+    assert "located by its text instead" in report.problems()[1].reason
+    assert list(report.to_frame(problems_only=True)["row"]) == [0, 1]
+
+
+def test_every_sheet_of_codings_in_a_workbook_is_read(tmp_path, documents) -> None:
+    path = tmp_path / "coders.xlsx"
+    columns = ("document", "code", "text", "coder")
+    with pd.ExcelWriter(path) as workbook:
+        pd.DataFrame({"about": ["one sheet per coder"]}).to_excel(
+            workbook, sheet_name="Notes", index=False)
+        table(("d1", "sensory", "spotless", "alice"), columns=columns).to_excel(
+            workbook, sheet_name="alice", index=False)
+        table(("d1", "doorstep_wait", "We knocked", "bob"),
+              ("d1", "sensory", "not there at all", "bob"), columns=columns).to_excel(
+            workbook, sheet_name="bob", index=False)
+    report = read_codings_table(path, documents, CODEBOOK)
+    assert report.rows == 3 and report.located == 2
+    assert sorted((c.coder, c.code_id) for c in report.codings) == [
+        ("alice", "sensory"), ("bob", "doorstep_wait")]
+    assert report.problems()[0].where == "coders.xlsx (sheet bob) row 3"
+
+
+def test_sheets_of_codings_that_do_not_say_whose_they_are_are_refused(tmp_path,
+                                                                       documents) -> None:
+    # One sheet per coder: importing them all under one coder would make two people's
+    # codings one person's, and reading only the first would drop the rest.
+    path = tmp_path / "coders.xlsx"
+    with pd.ExcelWriter(path) as workbook:
+        table(("d1", "sensory", "spotless")).to_excel(workbook, sheet_name="alice",
+                                                      index=False)
+        table(("d1", "sensory", "spotless", "bob"), columns=("document", "code", "text",
+                                                             "coder")).to_excel(
+            workbook, sheet_name="bob", index=False)
+    with pytest.raises(TableError, match=r"2 sheets \(alice, bob\), and sheet alice has no "
+                       r"coder column: .*import it with --coder NAME") as caught:
+        read_codings_table(path, documents, CODEBOOK)
+    assert "coders.xlsx" in str(caught.value)
+    with pytest.raises(TableError, match=r"a coder name was given \(carol\)"):
+        read_codings_table(path, documents, CODEBOOK, coder="carol")
