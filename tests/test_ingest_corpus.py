@@ -219,6 +219,23 @@ def test_cases_add_attributes_and_report_documents_without_a_row(study, tmp_path
     assert corpus.report.cases_file == cases
 
 
+def test_cases_ids_typed_in_another_case_or_with_spaces_still_match(study, tmp_path):
+    cases = write(tmp_path / "cases.csv",
+                  "document,setting\nap2_EMMA,Broadtown\n  ap10_gareth.TXT ,Templeton\n")
+    corpus = load_corpus(study, cases=cases)
+    assert dict(corpus.document("AP2_emma").attributes) == {"setting": "Broadtown"}
+    assert dict(corpus.document("AP10_gareth").attributes) == {"setting": "Templeton"}
+    assert corpus.report.documents_without_cases == ("AP03_marcus",)
+
+
+def test_an_id_that_folds_to_two_documents_matches_neither(tmp_path):
+    write(tmp_path / "t" / "Ab.txt", "Q: hi")
+    write(tmp_path / "t" / "aB.md", "Q: hi")
+    cases = write(tmp_path / "cases.csv", "document,setting\nab,x\n")
+    with pytest.raises(TableError, match="'ab' names no document"):
+        load_corpus(tmp_path / "t", cases=cases)
+
+
 def test_a_cases_row_for_an_unknown_document_names_its_line_and_close_matches(study, tmp_path):
     cases = write(tmp_path / "cases.csv",
                   "document,setting\nAP2_emma,Broadtown\n\nAP10_garth,Templeton\n")

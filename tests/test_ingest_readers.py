@@ -284,6 +284,35 @@ def test_docx_paragraphs_tables_and_title(tmp_path):
     assert source.text.endswith("After the table.")
 
 
+def test_docx_keeps_tracked_insertions_and_content_controls(tmp_path):
+    import docx
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    stamp = 'w:author="Anna" w:date="2022-03-09T10:00:00Z"'
+    document = docx.Document()
+    document.add_paragraph("INTERVIEWER: How long did you wait?")
+    paragraph = document.add_paragraph("Emma, Broadtown: We knocked and ")
+    for xml in (  # corrected with Track Changes on; a field; a smart tag
+        f'<w:ins {w} w:id="1" {stamp}><w:r><w:t xml:space="preserve">waited </w:t></w:r></w:ins>',
+        f'<w:del {w} w:id="2" {stamp}><w:r><w:delText>left </w:delText></w:r></w:del>',
+        f'<w:fldSimple {w} w:instr="NUMWORDS"><w:r><w:t>ten</w:t></w:r></w:fldSimple>',
+        f'<w:smartTag {w} w:uri="u" w:element="place"><w:r><w:t> minutes.</w:t></w:r></w:smartTag>',
+    ):
+        paragraph._p.append(parse_xml(xml))
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(  # a content control around a paragraph
+        f"<w:sdt {w}><w:sdtContent><w:p><w:r><w:t>INTERVIEWER: And then?</w:t></w:r></w:p>"
+        "</w:sdtContent></w:sdt>"))
+    document.save(tmp_path / "AP02_emma.docx")
+    source = read_document(tmp_path / "AP02_emma.docx")
+    assert turns_of(source) == [
+        ("INTERVIEWER", "interviewer", "How long did you wait?"),
+        ("Emma", "participant", "We knocked and waited ten minutes."),
+        ("INTERVIEWER", "interviewer", "And then?"),
+    ]
+
+
 def test_docx_without_text_is_refused(tmp_path):
     with pytest.raises(ReaderError, match="has no text"):
         read_document(make_docx(tmp_path / "empty.docx", ["", "   "]))
@@ -466,6 +495,40 @@ def test_srt_with_crlf_and_tags(tmp_path):
         ("Sarah", 3.0, 5.0, "Hello. More lines."),
         (None, 3605.0, 3606.0, "No speaker here."),
     ]
+
+
+def test_a_cue_timing_without_milliseconds_keeps_its_words(tmp_path):
+    data = ("1\n00:00:01,000 --> 00:00:04,000\nSpeaker 1: Hello.\n\n"
+            "2\n00:00:04 --> 00:00:06\nSpeaker 2: We waited.\n\n"
+            "3\n00:00:06,000 --> 00:00:09,000\nSpeaker 1: Then?\n")
+    source = read_document(write(tmp_path / "call.srt", data))
+    assert [(t.speaker, t.start_time, t.end_time, source.text[t.start:t.end])
+            for t in source.turns] == [
+        ("Speaker 1", 1.0, 4.0, "Hello."),
+        ("Speaker 2", 4.0, 6.0, "We waited."),
+        ("Speaker 1", 6.0, 9.0, "Then?"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "data", "line"), [
+    ("a.srt", "1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n2\n00:00:03,000 -> 00:00:04,000\n"
+              "Lost?\n", 6),
+    ("a.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nHi.\n\n\n00:03.000 --> 00:04.0x0\nLost?\n",
+     7),
+])
+def test_an_unreadable_timing_line_is_an_error_naming_its_line(tmp_path, name, data, line):
+    with pytest.raises(ReaderError, match="timing line cannot be read") as caught:
+        read_document(write(tmp_path / name, data))
+    assert caught.value.line == line
+
+
+def test_clock_times_in_a_note_or_a_caption_are_not_taken_for_a_timing_line(tmp_path):
+    data = ("WEBVTT\n\nNOTE\n10:30 - 11:45 second interview\n\n"
+            "00:01.000 --> 00:02.000\n<v Amy>Between 10:30 and 11:45.\n\n"
+            "00:02.000 --> 00:03.000\n<v Ben>10:30-11:45, yes.\n")
+    source = read_document(write(tmp_path / "call.vtt", data))
+    assert [(t.speaker, source.text[t.start:t.end]) for t in source.turns] == [
+        ("Amy", "Between 10:30 and 11:45."), ("Ben", "10:30-11:45, yes.")]
 
 
 @pytest.mark.parametrize(("name", "data", "message"), [

@@ -3,7 +3,8 @@
 The id column is the first column when it is named ``document``, ``id``, ``case`` or
 ``file`` (any case; also ``document_id``, ``case_id``, ``filename``), or the column the
 caller names. An id matches a document id (the file stem, e.g. ``AP01_sarah``); a file name
-(``AP01_sarah.txt``) matches by its stem; an id that names a survey file's stem gives its
+(``AP01_sarah.txt``) matches by its stem; an id that differs from one only in case
+(``ap01_Sarah``) matches it; an id that names a survey file's stem gives its
 attributes to every answer of that file. Every other column is an attribute; empty cells
 set nothing.
 """
@@ -49,10 +50,20 @@ class CasesTable:
         for doc_id, source in documents:
             if source is not None:
                 by_stem.setdefault(Path(source).stem, []).append(doc_id)
+        # ids typed by hand may differ from the file names in case ("ap01_Sarah" for
+        # AP01_sarah.txt): they match when only one document or file stem folds alike
+        folded: dict[str, set[str]] = {}
+        for name in (*ids, *by_stem):
+            folded.setdefault(name.casefold(), set()).add(name)
         out: dict[str, dict[str, str]] = {}
         unmatched: list[str] = []
         for case_id, attributes in self.attributes.items():
             targets = _targets(case_id, ids, by_stem)
+            if not targets:
+                stem = Path(case_id).stem if "." in case_id else case_id
+                alike = folded.get(stem.casefold(), set())
+                if len(alike) == 1:
+                    targets = _targets(alike.pop(), ids, by_stem)
             if not targets and unknown != "error":
                 unmatched.append(case_id)
             elif not targets:

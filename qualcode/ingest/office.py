@@ -3,8 +3,9 @@
 The document text is the file's paragraphs in reading order, tables included (each cell's
 paragraphs in row order), joined by a blank line; a line break inside a paragraph is a
 ``\\n`` and a tab a ``\\t``. Empty paragraphs are left out. Comments, footnotes, tracked
-deletions and images are not part of the text. The title in the file's properties, when
-set, becomes the ``title`` attribute. Speaker turns are then parsed as for plain text.
+deletions and images are not part of the text; tracked insertions and the text of content
+controls are. The title in the file's properties, when set, becomes the ``title``
+attribute. Speaker turns are then parsed as for plain text.
 
 Both formats are zip archives: they are checked by :mod:`qualcode.safezip` before anything
 is read, and ODT's XML is parsed with DTDs refused.
@@ -13,6 +14,7 @@ is read, and ODT's XML is parsed with DTDs refused.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -51,7 +53,7 @@ def read_docx(path: Path, *, document_id: str, encoding: str | None = None,
     try:
         with path.open("rb") as handle:  # our own handle: closed even when python-docx fails
             document = docx.Document(handle)
-        paragraphs = list(_docx_blocks(document))
+        paragraphs = list(_docx_blocks(document._body))
         title = (document.core_properties.title or "").strip()
     except PackageNotFoundError:
         raise ReaderError(
@@ -73,14 +75,48 @@ def read_docx(path: Path, *, document_id: str, encoding: str | None = None,
                              unlabelled=unlabelled)]
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Elements around paragraphs and tables whose content is running text: content controls
+# (Word templates, transcription services), custom XML and smart tags.
+_DOCX_WRAPPERS = frozenset(f"{_W}{name}" for name in ("sdt", "sdtContent", "customXml",
+                                                      "smartTag"))
+
+
 def _docx_blocks(container: Any) -> Iterator[str]:
     from docx.table import Table
 
-    for block in container.iter_inner_content():
-        if isinstance(block, Table):
-            yield from _docx_table(block)
+    for element in _docx_block_elements(container._element):
+        if element.tag == f"{_W}tbl":
+            yield from _docx_table(Table(element, container))
         else:
-            yield block.text
+            yield _docx_paragraph_text(element)
+
+
+def _docx_block_elements(element: Any) -> Iterator[Any]:
+    for child in element:
+        if child.tag in (f"{_W}p", f"{_W}tbl"):
+            yield child
+        elif child.tag in _DOCX_WRAPPERS:
+            yield from _docx_block_elements(child)
+
+
+@lru_cache(maxsize=1)
+def _docx_runs() -> Any:
+    from lxml import etree
+
+    # every run of the paragraph but deleted or moved-away text (change tracking), text
+    # boxes (drawings) and the fallback copy of alternate content
+    return etree.XPath(
+        ".//w:r[not(ancestor::w:del or ancestor::w:moveFrom or ancestor::w:txbxContent "
+        "or ancestor::mc:Fallback)]",
+        namespaces={"w": _W[1:-1],
+                    "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"})
+
+
+def _docx_paragraph_text(paragraph: Any) -> str:
+    # python-docx's Paragraph.text reads only the paragraph's own runs and hyperlinks: text
+    # typed with Track Changes on, in a content control, a field or a smart tag was lost
+    return "".join(run.text for run in _docx_runs()(paragraph))
 
 
 def _docx_table(table: Any) -> Iterator[str]:

@@ -27,9 +27,13 @@ from qualcode.ingest.turns import classify_label
 
 __all__ = ["read_srt", "read_vtt"]
 
-_TIME = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}"
+_TIME = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"  # hand-edited files drop the fraction
 _TIMING = re.compile(rf"^[ \t]*({_TIME})[ \t]+-->[ \t]+({_TIME})(?:[ \t].*)?$")
-_BLOCKS = re.compile(r"\n(?:[ \t]*\n)+")
+# A timing line with its arrow mistyped ("->", "-- >", none): two times that cannot be
+# clock times in a caption's words ("10:30 to 11:45"), joined by no more than punctuation.
+_FULL_TIME = r"(?:\d+:\d{2}:\d{2}(?:[.,]\d{1,3})?|\d{1,2}:\d{2}[.,]\d{1,3})"
+_TWO_TIMES = re.compile(rf"[ \t]*{_FULL_TIME}[^\w\n]*{_FULL_TIME}")
+_BLOCKS = re.compile(r"(\n(?:[ \t]*\n)+)")  # captured: the line count goes on
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?[ \t]+([^>]*)>")
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<\d[^>]*>|\{\\[^}]*\}")
 _SPACE = re.compile(r"\s+")
@@ -85,14 +89,23 @@ def _utterances(raw: str) -> list[tuple[str | None, str | None, str]]:
 
 def _parse_cues(text: str, path: Path, kind: str) -> list[_Cue]:
     cues: list[_Cue] = []
-    for block in _BLOCKS.split(text.strip()):
+    pieces = _BLOCKS.split(text)
+    line_number = 1
+    for block, gap in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
+        block_line, line_number = line_number, line_number + block.count("\n") + gap.count("\n")
         lines = block.split("\n")
-        timing_at = next((i for i, line in enumerate(lines[:3]) if "-->" in line), None)
+        timing_at = next((i for i, line in enumerate(lines[:3])
+                          if "-->" in line or _TWO_TIMES.match(line)), None)
         if timing_at is None:
             continue  # the WEBVTT header, NOTE, STYLE and REGION blocks, stray text
         timing = _TIMING.match(lines[timing_at])
-        if timing is None:
-            continue
+        if timing is None:  # skipping it would silently lose the cue's words
+            raise ReaderError(
+                f"This timing line cannot be read: {lines[timing_at].strip()!r}. A timing "
+                "line is 'start --> end' with times such as 00:01:02.500 (hours optional); "
+                "correct it in a text editor.",
+                path=path, line=block_line + timing_at,
+            )
         start, end = _seconds(timing.group(1)), _seconds(timing.group(2))
         raw = "\n".join(lines[timing_at + 1:])
         for speaker, role, utterance in _utterances(raw):
