@@ -1047,6 +1047,7 @@ class _Step:
                 found = load_candidates(self.project)
             else:
                 _check_fingerprint(self.project, found)
+                _check_not_stale(self.project, found)
         except BaseException:
             self.close()
             raise
@@ -1073,6 +1074,37 @@ class _Step:
         if save:
             found.save(candidates_path(self.project))
         return found
+
+
+def _check_not_stale(project: Project, found: CandidateSet) -> None:
+    """Refuse a set that steps were taken on since, or one an ``open-code`` run replaced:
+    acting on it would accept a candidate twice or overwrite the newer saved set."""
+    try:
+        saved = CandidateSet.load(candidates_path(project))
+    except (FileNotFoundError, ProjectError):
+        return
+    if saved.created == found.created and len(saved.history) > len(found.history):
+        raise ProjectError(
+            f"This candidate set is out of date: {len(saved.history) - len(found.history)} "
+            f"step(s) were taken on it since (the last: {saved.history[-1].get('note')}). "
+            "Use the set the last step returned, or load_candidates(project).")
+    if saved.created > found.created:
+        raise ProjectError(
+            f"This candidate set ({found.created}) is older than the one saved for "
+            f"{project.path} ({saved.created}); its candidate ids name other candidates "
+            "now. Use load_candidates(project), or run candidates() again.")
+
+
+def _check_new_name(codebook: Codebook, name: str, own: Iterable[str | None] = ()) -> None:
+    """Refuse a code name that another code already has as its name or id: looking codes
+    up by name (review, recode) would then find the other one."""
+    folded = name.strip().casefold()
+    mine = set(own)
+    for code in codebook:
+        if code.id not in mine and folded in (code.name.strip().casefold(), code.id.casefold()):
+            raise ParameterError(
+                f"The codebook already has a code named '{code.name}' (id '{code.id}'). "
+                "Choose another name (name= or --name), or code the segments with that code.")
 
 
 def _ids(ids: str | Sequence[str], where: str, minimum: int = 1) -> list[str]:
@@ -1181,6 +1213,7 @@ def accept_candidates(
             label = (name or candidate.label).strip()
             if not label:
                 raise ParameterError("A code name cannot be empty.")
+            _check_new_name(step.codebook, label)
             code_id = _unique_code_id(step.codebook, label)
             step.codebook = step.codebook.with_code(_code_for(candidate, code_id, label,
                                                               parent))
@@ -1225,6 +1258,7 @@ def rename_candidate(
             raise ParameterError(_not_open(candidate))
         old = candidate.label
         if candidate.code is not None and candidate.code in step.codebook:
+            _check_new_name(step.codebook, name, own=[candidate.code])
             step.codebook = step.codebook.renamed(candidate.code, name)
             note = f"renamed {candidate_id} '{old}' to '{name}' (code {candidate.code})"
         else:
@@ -1315,6 +1349,7 @@ def merge_candidates(
         if accepted:
             kept = accepted[0].code
             assert kept is not None
+            _check_new_name(step.codebook, label, own=[p.code for p in accepted])
             old = step.codebook.get(kept)
             step.codebook = step.codebook.with_code(replace(
                 old, name=label, examples=tuple(q.text for q in merged.quotes),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -519,6 +520,34 @@ def test_steps_name_what_is_wrong(study, step, error, message) -> None:
     with pytest.raises(error, match=re.escape(message)):
         step(study)
     assert study.codebook_versions() == []  # nothing was recorded
+
+
+def test_a_stale_set_cannot_accept_a_candidate_twice(study) -> None:
+    found = find(study)
+    accept_candidates(study, "c01", candidates=found)
+    with pytest.raises(ProjectError, match="out of date: 1 step"):
+        accept_candidates(study, "c01", candidates=found)  # the notebook cell run again
+    older = replace(found, created="2020-01-01T00:00:00+00:00")
+    with pytest.raises(ProjectError, match="older than the one saved"):
+        discard_candidates(study, "c02", candidates=older)
+    assert len(study.codebook) == 1 and len(study.codings()) == found["c01"].size
+    assert load_candidates(study)["c01"].status == "accepted"
+
+
+def test_a_code_name_already_in_the_codebook_is_refused(study) -> None:
+    study.set_codebook(Codebook("book", (Code("doorstep_wait", name="Waiting on the doorstep"),)))
+    find(study)
+    for name in ("waiting on the doorstep", "Doorstep_Wait"):
+        with pytest.raises(ParameterError, match="already has a code named 'Waiting on the"):
+            accept_candidates(study, "c01", name=name)
+    accept_candidates(study, ["c01", "c02"])
+    with pytest.raises(ParameterError, match="already has a code named"):
+        rename_candidate(study, "c01", "Waiting on the doorstep")
+    with pytest.raises(ParameterError, match="already has a code named"):
+        merge_candidates(study, ["c01", "c02"], name="waiting on the doorstep")
+    rename_candidate(study, "c01", load_candidates(study)["c01"].label.upper())  # its own
+    names = [code.name.casefold() for code in study.codebook]
+    assert len(names) == len(set(names)) == 3
 
 
 def test_steps_need_a_set_made_from_the_current_documents(study, tmp_path) -> None:
