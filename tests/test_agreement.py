@@ -212,6 +212,19 @@ def test_documents_a_coder_did_not_code_are_missing_unless_said_absent(study: Pr
     assert absent["tea"].units == 9 and absent["tea"].kappa == pytest.approx(0.0)
 
 
+def test_methods_text_counts_only_segments_two_coders_coded(study: Project) -> None:
+    # bob never coded document b (3 turns): the figures rest on the 6 turns of a, and the
+    # sentence pasted into a paper must not claim all 9.
+    study.add_codings([mark(study, "a", 0, "tea", "alice"), mark(study, "a", 0, "tea", "bob"),
+                       mark(study, "b", 1, "tea", "alice")])
+    result = agreement(study, ["alice", "bob"])
+    assert result.segments == 9 and result["tea"].units == 6
+    assert "assessed on the 6 of 9 turns coded by at least two coders of 2 documents" in (
+        result.methods_text())
+    full = agreement(study, ["alice", "bob"], uncoded_documents="absent")
+    assert "assessed on 9 turns of 2 documents" in full.methods_text()
+
+
 def test_machine_suggestions_count_whatever_their_status(study: Project) -> None:
     study.add_codings([
         mark(study, "a", 0, "attendance", "alice"),
@@ -252,6 +265,38 @@ def test_a_coding_spanning_two_segments_counts_in_both(study: Project) -> None:
         Coding("a", second.start, second.end, "tea", "bob"),
     ])
     assert agreement(study, ["alice", "bob"])["tea"].kappa == 1.0
+
+
+def test_undefined_kappa_of_three_coders_gives_the_true_reason(study: Project) -> None:
+    # alice coded document a only, bob a and b, carol b only. alice-bob share a, where both
+    # marked every turn; bob-carol share b, where neither marked it; alice-carol share
+    # nothing. No pair has a kappa, yet bob did not mark every segment: he left b unmarked.
+    a_turns = range(len(study.segments(document="a")))
+    study.add_codings([
+        *(mark(study, "a", t, "tea", coder) for coder in ("alice", "bob") for t in a_turns),
+        mark(study, "b", 0, "pets", "bob"), mark(study, "b", 0, "pets", "carol"),
+    ])
+    tea = agreement(study, ["alice", "bob", "carol"])["tea"]
+    assert tea.kappa is None and tea.present == {"alice": 6, "bob": 6, "carol": 0}
+    assert "every coder marked every segment" not in tea.note
+    assert tea.note == ("kappa undefined: each pair of coders shares no segment or gave all "
+                        "the segments it shares one and the same value")
+    # Two coders who marked everything they both coded: the reason is that.
+    both = agreement(study, ["alice", "bob"], documents="a")["tea"]
+    assert both.kappa is None and both.note == "kappa undefined: every coder marked every segment"
+
+
+def test_an_empty_coding_marks_no_segment(study: Project) -> None:
+    # An empty span (start == end, e.g. from a REFI-QDA export) shares no character with a
+    # segment: it is reported as overlapping none, and must not count as presence either.
+    segment = study.segments(document="a")[0]
+    middle = (segment.start + segment.end) // 2
+    study.add_codings([Coding("a", middle, middle, "tea", "alice"),
+                       mark(study, "a", 1, "pets", "alice"), mark(study, "a", 1, "pets", "bob")])
+    result = agreement(study, ["alice", "bob"], documents="a")
+    assert result["tea"].present == {"alice": 0, "bob": 0}
+    assert result["tea"].percent_agreement == 1.0
+    assert any("1 codings by alice overlap no turn segment" in n for n in result.notes)
 
 
 def test_reports_are_json_ready_and_state_the_unit(study: Project) -> None:

@@ -124,6 +124,18 @@ def test_undefined_figures_are_none_and_left_out_of_the_macro_means(study: Proje
     assert macro.kappa == 1.0
 
 
+def test_summary_says_over_how_many_codes_each_macro_mean_was_taken(study: Project) -> None:
+    # "pets" is used by neither side: every figure of it is undefined, so each macro mean
+    # is over 3 of the 4 codes, and the summary a reader copies must say so for each.
+    result = evaluate(study, "ref", "D1,D2", "D[3-5]", coder=WordCoder(),
+                      codes=["attendance", "illness", "tea", "pets"])
+    assert dict(result.macro.codes) == {"precision": 3, "recall": 3, "f1": 3, "kappa": 3}
+    macro = next(line for line in str(result).splitlines() if line.startswith("Macro:"))
+    assert macro == (
+        "Macro: precision 0.667 (3 of 4 codes), recall 1.000 (3 of 4), F1 0.778 (3 of 4), "
+        "kappa 0.667 (3 of 4); each the mean over the codes where it is defined.")
+
+
 def test_missed_code_has_zero_recall_and_undefined_precision(study: Project) -> None:
     segments = study.segments(document="D3")
     reference = study.codings(document="D3", coder="ref")

@@ -211,6 +211,24 @@ def test_information_weighted_needed_matches_closed_form():
     assert fit.needed == math.ceil(goal * (1 - fit.share) / (fit.share * (1 - goal)) - 1e-9)
 
 
+def test_fit_description_keeps_the_observed_index_apart_from_the_fitted_crossing():
+    # Still rising at the end (5 new codes in interview 11): the fit puts A at 28.5, so the
+    # observed index is 28/28 = 100%, yet the fitted curve reaches 95% only at interview 16,
+    # after the 11 done. "95% reached at interview 16" would be a false sentence.
+    curve = [4, 9, 14, 14, 17, 17, 19, 19, 20, 23, 28]
+    fit = {f.model: f for f in fit_accumulation(curve)}["independent"]
+    assert fit.reached and fit.index == 100.0 and fit.needed > len(curve)
+    assert fit.describe() == (
+        f"index 100.0% of 28 codes, at or above the 95% target; the fitted curve reaches "
+        f"95% at interview {fit.needed}")
+    # Levelling off below the target: the fitted curve crosses 95% within the interviews done.
+    curve = [4, 7, 9, 9, 9, 9, 9, 9, 9]
+    fit = {f.model: f for f in fit_accumulation(curve)}["information"]
+    assert not fit.reached and fit.needed <= len(curve)
+    assert fit.describe().startswith("index 90.0% of 10 codes, below the 95% target; the "
+                                      "fitted curve reaches 95% at interview ")
+
+
 def test_fit_says_why_when_the_curve_never_levels_off():
     fits = fit_accumulation(np.arange(5, 105, 5), target=0.95)  # straight line
     info = {f.model: f for f in fits}["information"]

@@ -376,9 +376,12 @@ class AccumulationFit:
             index = "" if math.isnan(self.index) else (
                 f"index {self.index:.1f}% of {_whole(self.total)} codes; ")
             return f"{index}{self.target:.0%} not reached, because {self.reason}"
-        verb = "reached" if self.reached else "would be reached"
-        return (f"index {self.index:.1f}% of {_whole(self.total)} codes; "
-                f"{self.target:.0%} {verb} at interview {self.needed}")
+        # ``reached`` judges the observed index, ``needed`` the fitted curve, which may
+        # cross the target before or after the last interview analysed.
+        side = "at or above" if self.reached else "below"
+        return (f"index {self.index:.1f}% of {_whole(self.total)} codes, {side} the "
+                f"{self.target:.0%} target; the fitted curve reaches {self.target:.0%} at "
+                f"interview {self.needed}")
 
     def to_dict(self) -> dict:
         return {

@@ -350,8 +350,12 @@ class AgreementResult:
         """A sentence for a methods section, naming the unit and the statistics."""
         who = " and ".join(self.coders) if len(self.coders) == 2 else ", ".join(self.coders)
         what = "codes" if self.level == "code" else "themes"
+        # Segments no two coders coded (missing documents) hold no decision: say so.
+        shared = max((c.units for c in self.codes), default=0)
+        scope = (f"{self.segments} {self.unit}s" if shared == self.segments else
+                 f"the {shared} of {self.segments} {self.unit}s coded by at least two coders")
         return (
-            f"Agreement between {who} was assessed on {self.segments} {self.unit}s of "
+            f"Agreement between {who} was assessed on {scope} of "
             f"{len(self.documents)} documents, treating each of {len(self.codes)} {what} as "
             f"present in a {self.unit} when any coding of it overlapped the {self.unit}. "
             f"Pooled over all {self.unit}-by-{self.level} decisions, percent agreement was "
@@ -409,14 +413,22 @@ def _presence(
     return out
 
 
-def _code_note(present: Mapping[str, int], units: int, kappa: float | None) -> str:
+def _code_note(present: Mapping[str, int], coded: Mapping[str, int], units: int,
+               kappa: float | None) -> str:
+    """Why a code's kappa is undefined; ``coded`` is segments each coder coded of the
+    ``units``."""
     if units == 0:
         return "no segment was coded by two coders"
     if kappa is not None:
         return ""
     if not any(present.values()):
         return "kappa undefined: no coder used it"
-    return "kappa undefined: every coder marked every segment"
+    if all(present[c] == coded[c] for c in present):
+        return "kappa undefined: every coder marked every segment"
+    # Three or more coders, some of whom coded different documents: Light's kappa has no
+    # pair with both a shared segment and more than one value in it.
+    return ("kappa undefined: each pair of coders shares no segment or gave all the "
+            "segments it shares one and the same value")
 
 
 def agreement_from_codings(
@@ -520,6 +532,8 @@ def agreement_from_codings(
         column = values[:, :, j]
         pairable = np.sum(~np.isnan(column), axis=0) >= 2
         present = {coders[k]: int(np.nansum(column[k][pairable])) for k in range(len(coders))}
+        coded = {coders[k]: int(np.sum(~np.isnan(column[k][pairable])))
+                 for k in range(len(coders))}
         both = int(np.sum(np.all(column[:, pairable] == 1, axis=0)))
         kappas = [cohen_kappa(column[a], column[b]) for a, b in pairs]
         kappa = kappas[0] if len(pairs) == 1 else _mean(kappas)
@@ -530,7 +544,7 @@ def agreement_from_codings(
         if codebook is not None and label in codebook:
             name, theme = codebook.get(label).name, codebook.theme_of(label)
         per_code.append(CodeAgreement(label, name, theme, units, present, both, percent, kappa,
-                                      alpha, _code_note(present, units, kappa)))
+                                      alpha, _code_note(present, coded, units, kappa)))
     flat = values.reshape(len(coders), -1)
     pooled = Overall(
         "pooled",

@@ -172,9 +172,13 @@ class EvaluationResult:
             f"{len(self.train)} documents ({self.training_codings} codings), tested on "
             f"{len(self.test)} documents ({self.segments} {self.unit} segments).",
             f"Unit: {self.unit_description}.",
-            f"Macro: precision {_fmt(m.precision)}, recall {_fmt(m.recall)}, F1 {_fmt(m.f1)}, "
-            f"kappa {_fmt(m.kappa)} (over {m.codes.get('kappa', 0)} of {len(self.codes)} "
-            f"{self.level}s).",
+            "Macro: " + ", ".join(
+                f"{label} {_fmt(value)} ({m.codes.get(key, 0)} of {len(self.codes)}"
+                + (f" {self.level}s)" if key == "precision" else ")")
+                for label, key, value in (("precision", "precision", m.precision),
+                                          ("recall", "recall", m.recall), ("F1", "f1", m.f1),
+                                          ("kappa", "kappa", m.kappa)))
+            + f"; each the mean over the {self.level}s where it is defined.",
             f"Micro: precision {_fmt(u.precision)}, recall {_fmt(u.recall)}, F1 {_fmt(u.f1)}, "
             f"kappa {_fmt(u.kappa)}.",
         ]

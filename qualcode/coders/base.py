@@ -115,7 +115,8 @@ def segment_labels(
             items, starts = entry
             # Codings starting before the segment ends may overlap it; those are few.
             for coding in items[: bisect.bisect_left(starts, segment.end)]:
-                if coding.end > segment.start and coding.start < segment.end:
+                # At least one shared character, so an empty coding is in no segment.
+                if max(coding.start, segment.start) < min(coding.end, segment.end):
                     found.add(coding.code_id)
         out.append(frozenset(found))
     return out
