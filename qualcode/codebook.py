@@ -124,8 +124,9 @@ def load_codebook(path: str | PathLike[str]) -> Codebook:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         first = errors[0]
-        more = f" ({len(errors) - 1} more problems: run `qualcode codebook validate`)" if len(
-            errors) > 1 else ""
+        others = len(errors) - 1
+        more = (f" ({others} more problem{'' if others == 1 else 's'}: run `qualcode codebook "
+                "validate`)") if others else ""
         raise CodebookError(first.message + more, path=first.path, line=first.line,
                             field=first.field)
     assert codebook is not None
@@ -144,7 +145,7 @@ def validate_codebook(path: str | PathLike[str]) -> list[Problem]:
     try:
         _, problems = loader(path)
     except CodebookError as exc:
-        return [Problem("error", str(exc.args[0]), exc.path, exc.line, exc.field)]
+        return [Problem("error", exc.message, exc.path, exc.line, exc.field)]
     return problems
 
 
@@ -508,7 +509,7 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
     try:
         validate_codes(all_codes)
     except CodebookError as exc:
-        return None, [*problems, Problem("error", str(exc.args[0]), str(path), None, exc.field)]
+        return None, [*problems, Problem("error", exc.message, str(path), None, exc.field)]
     return Codebook(path.stem, tuple(all_codes)), problems
 
 

@@ -44,7 +44,8 @@ class QualcodeError(Exception):
 class InputError(QualcodeError):
     """A file or table the user supplied is wrong.
 
-    ``path``, ``line`` and ``field`` say where, when known; the message already names them.
+    ``path``, ``line`` and ``field`` say where, when known; the message already names them
+    (``message`` is the sentence alone, for a caller that lists the place itself).
     """
 
     exit_code = 3
@@ -57,6 +58,7 @@ class InputError(QualcodeError):
         line: int | None = None,
         field: str | None = None,
     ) -> None:
+        self.message = message
         self.path = None if path is None else str(path)
         self.line = line
         self.field = field

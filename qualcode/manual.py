@@ -50,18 +50,20 @@ _LISTED = 8  # occurrences listed in an error message
 _CONTEXT = 40  # characters of context shown on each side of an occurrence
 
 
-def person(name: str | None, where: str) -> str:
+def person(name: str | None, where: str, *, parameter: str = "coder",
+           option: str = "--coder") -> str:
     """The name of the person coding: ``name``, else ``$QUALCODE_CODER``; an error if neither
-    is set (``where`` names the function, for the message)."""
+    is set (``where`` names the function, ``parameter`` and ``option`` the argument and the
+    command-line option that take the name, for the message)."""
     if name is None:
         name = os.environ.get(CODER_VARIABLE, "").strip() or None
     if name is None:
         raise ParameterError(
-            f"{where} needs to know who is coding: pass coder='your name' (or set the "
-            f"{CODER_VARIABLE} environment variable once)."
+            f"{where} needs to know who is coding: pass {parameter}='your name' ({option} on "
+            f"the command line), or set the {CODER_VARIABLE} environment variable once."
         )
     if not isinstance(name, str) or not name.strip():
-        raise parameter_error("coder", where, "a person's name", name)
+        raise parameter_error(parameter, where, "a person's name", name)
     return name.strip()
 
 
@@ -283,8 +285,8 @@ def code_quote(
         more = f"; and {len(hits) - _LISTED} more" if len(hits) > _LISTED else ""
         raise ParameterError(
             f"The quote '{_clip(quote, 70)}' occurs {len(hits)} times in {scope}: "
-            f"{listed}{more}. Say which with occurrence=1..{len(hits)}, give document=, "
-            "or quote more words."
+            f"{listed}{more}. Say which with occurrence=1..{len(hits)} (--occurrence), give "
+            "document= (--document), or quote more words."
         )
     else:
         chosen = hits[0]

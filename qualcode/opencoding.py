@@ -83,6 +83,7 @@ __all__ = [
     "load_candidates",
     "merge_candidates",
     "rename_candidate",
+    "report_paths",
     "split_candidate",
 ]
 
@@ -184,6 +185,23 @@ class Candidate:
             quotes=tuple(Quote(**q) for q in data.pop("quotes", ())),
             **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()},
         )
+
+
+def report_paths(out_dir: PathArg, *, overwrite: bool = False) -> dict[str, Path]:
+    """The files a candidates report writes into ``out_dir``, {file name: path}; refuses a
+    folder that is a file, or one holding them unless ``overwrite``. Call it before finding
+    candidates, so a bad folder costs no work."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"The report folder {out} is a file; give a folder.")
+    names = ("candidates.md", "candidates.csv", "candidates.png", "candidates.svg")
+    paths = {name: out / name for name in names}
+    existing = [n for n, p in paths.items() if p.exists()]
+    if existing and not overwrite:
+        raise ParameterError(
+            f"{out} already holds {', '.join(existing)}; pass overwrite=True "
+            "(--overwrite) to replace them, or choose another folder.")
+    return paths
 
 
 @dataclass(frozen=True)
@@ -469,17 +487,8 @@ class CandidateSet:
         """Write ``candidates.md``, ``candidates.csv``, ``candidates.png`` and
         ``candidates.svg`` into ``out_dir`` (created if needed). Refuses to replace
         existing files unless ``overwrite``. Returns {file name: path}."""
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise ParameterError(f"The report folder {out} is a file; give a folder.")
-        names = ("candidates.md", "candidates.csv", "candidates.png", "candidates.svg")
-        paths = {name: out / name for name in names}
-        existing = [n for n, p in paths.items() if p.exists()]
-        if existing and not overwrite:
-            raise ParameterError(
-                f"{out} already holds {', '.join(existing)}; pass overwrite=True "
-                "(--overwrite) to replace them, or choose another folder.")
-        out.mkdir(parents=True, exist_ok=True)
+        paths = report_paths(out_dir, overwrite=overwrite)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
         paths["candidates.md"].write_text(self.to_markdown(), encoding="utf-8")
         self.to_frame().to_csv(paths["candidates.csv"], index=False)
         figure = self.plot()

@@ -142,6 +142,24 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     return con
 
 
+def _is_sqlite_file(path: Path) -> bool:
+    """True unless the file can be read and does not start as an SQLite database does."""
+    try:
+        with path.open("rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return True  # unreadable: say so, rather than guess at what it holds
+
+
+def _cannot_open(path: Path, exc: sqlite3.Error) -> ProjectError:
+    # SQLite in WAL mode writes two files beside the project even to read it.
+    return ProjectError(
+        f"Cannot open project {path}: {exc}. qualcode writes to the project file and "
+        f"beside it ({path.name}-wal, {path.name}-shm), even to read it: check that you may "
+        "write to the file and its folder, or copy the project to a folder you may write to."
+    )
+
+
 class Project:
     """A qualcode project file. Use :meth:`create` or :meth:`open`, ideally in ``with``."""
 
@@ -207,7 +225,10 @@ class Project:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             version = con.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise ProjectError(f"{path} is not a qualcode project (not an SQLite file).") from exc
+            if not _is_sqlite_file(path):
+                raise ProjectError(
+                    f"{path} is not a qualcode project (not an SQLite file).") from exc
+            raise _cannot_open(path, exc) from exc
         if app_id != APPLICATION_ID:
             con.close()
             raise ProjectError(f"{path} is an SQLite file but not a qualcode project.")
@@ -217,7 +238,11 @@ class Project:
                 f"{path} was written by a newer qualcode (schema {version}; this one reads "
                 f"up to {SCHEMA_VERSION}). Upgrade qualcode to open it."
             )
-        con.execute("PRAGMA journal_mode = WAL")
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:  # a read-only file or folder
+            con.close()
+            raise _cannot_open(path, exc) from exc
         if version < SCHEMA_VERSION:
             _migrate(con, version, path=path)
         return cls(path, con)

@@ -207,7 +207,8 @@ class ReviewSession:
         _history: Sequence[Decision] = (),
     ) -> None:
         self.project = project
-        self.reviewer = person(reviewer, "ReviewSession()")
+        self.reviewer = person(reviewer, "ReviewSession()", parameter="reviewer",
+                               option="--by")
         self.filters: dict[str, Any] = {
             "code": code, "document": document, "coder": coder, "method": method,
             "status": status, "min_confidence": min_confidence, "order": order,

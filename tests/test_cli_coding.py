@@ -82,3 +82,38 @@ def test_review_ends_at_end_of_input_and_when_nothing_is_left(study: Path, capsy
     monkeypatch.setattr("sys.stdin", io.StringIO("a\n"))  # then end of input: stop
     code, out, _ = run(capsys, "review", str(study), "--by", "alice")
     assert code == 0 and "1 accepted" in out
+
+
+def test_ctrl_c_exits_130_and_says_what_was_kept(study: Path, capsys, monkeypatch) -> None:
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("qualcode.coding.code_project", interrupted)
+    code, out, err = run(capsys, "code", str(study), "--method", "rules")
+    assert code == 130 and "Interrupted" in err and "suggestions" not in out
+
+
+def test_review_without_a_name_says_how_to_give_one(study: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("QUALCODE_CODER", raising=False)
+    run(capsys, "code", str(study), "--method", "rules")
+    code, _, err = run(capsys, "review", str(study))
+    assert code == 2 and "--by" in err and "reviewer=" in err
+
+
+def test_code_that_suggests_nothing_does_not_send_you_to_review(tmp_path: Path,
+                                                               capsys) -> None:
+    from qualcode.model import Code, Codebook
+
+    path = tmp_path / "bare.qualcode"  # a codebook without keywords: rules cannot match
+    with Project.create(path, codebook=Codebook("bare", (Code("tea", name="Tea"),))) as project:
+        project.add_corpus(coder_data.corpus())
+    code, out, _ = run(capsys, "code", str(path), "--method", "rules")
+    assert code == 0 and "0 suggestions" in out and "qualcode review" not in out
+
+
+def test_quote_names_its_options_when_the_words_occur_twice(study: Path, capsys) -> None:
+    code, _, err = run(capsys, "quote", str(study), "all", "dogs", "--by", "alice")
+    assert code == 2 and "--occurrence" in err and "--document" in err
+    code, out, _ = run(capsys, "quote", str(study), "all", "dogs", "--by", "alice",
+                       "--occurrence", "2")
+    assert code == 0 and out.startswith("Coded d2 ")

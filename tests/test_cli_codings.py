@@ -189,3 +189,40 @@ def test_errors_are_one_line_with_an_exit_code(study: Path, tmp_path: Path, caps
 def test_usage_errors_are_refused_by_the_parser(study: Path, args) -> None:
     result = runner.invoke(app, [a.format(study=study) for a in args])
     assert result.exit_code == 2
+
+
+def test_import_codings_checks_the_report_path_before_importing(study: Path, tmp_path: Path,
+                                                                capsys) -> None:
+    code, _, err = run(capsys, "import", "codings", study, tmp_path / "alice.csv", "--coder",
+                       "alice", "--report", tmp_path / "no-such-folder" / "rows.csv")
+    assert code == 2 and "no-such-folder" in err and "Internal error" not in err
+    with Project.open(study) as project:
+        assert len(project.codings(coder="alice")) == 0  # nothing half done
+
+
+def test_export_codings_refuses_to_overwrite_without_force(study: Path, tmp_path: Path,
+                                                           capsys) -> None:
+    target = tmp_path / "codings.csv"
+    target.write_text("mine", encoding="utf-8")
+    code, _, err = run(capsys, "export", "codings", study, "--out", target)
+    assert code == 2 and "--force" in err and target.read_text(encoding="utf-8") == "mine"
+    code, _, _ = run(capsys, "export", "codings", study, "--out", target, "--force")
+    assert code == 0 and target.read_text(encoding="utf-8").startswith("document,")
+
+
+def test_agreement_numbers_stay_whole_in_a_file_or_pipe(study: Path, tmp_path: Path,
+                                                        capsys) -> None:
+    # Captured output is not a terminal: 80 columns, as in `qualcode agreement ... > a.txt`.
+    coders = ["alice-the-first-coder", "bob-the-second-coder"]
+    run(capsys, "import", "codings", study, tmp_path / "alice.csv", "--coder", coders[0])
+    run(capsys, "import", "codings", study, tmp_path / "alice.csv", "--coder", coders[1])
+    code, out, _ = run(capsys, "agreement", study, "--coder", coders[0], "--coder", coders[1])
+    assert code == 0 and "…" not in out
+    assert "1.000" in out and "100.0%" in out
+
+
+def test_import_qdpx_with_the_project_first_says_the_order(study: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    code, _, err = run(capsys, "import", "qdpx", study, tmp_path / "study.qdpx")
+    assert code == 2 and "REFI-QDA file first" in err
+    assert not (tmp_path / "study.qdpx").exists()

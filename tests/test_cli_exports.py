@@ -122,3 +122,60 @@ def test_export_tables_bad_options(study: Path, tmp_path: Path, capsys) -> None:
 def test_export_help_lists_both_commands(capsys) -> None:
     code, out, _ = run(capsys, "export", "--help")
     assert code == 0 and "excerpts" in out and "tables" in out
+
+
+def test_an_out_folder_that_cannot_be_made_is_an_error_not_a_bug(study: Path, tmp_path: Path,
+                                                                  capsys) -> None:
+    # A file where a folder should be stands in for any folder one may not write to.
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine", encoding="utf-8")
+    code, _, err = run(capsys, "export", "tables", str(study), "--out", str(blocker / "t"))
+    assert code == 2 and str(blocker / "t") in err and "Internal error" not in err
+    assert blocker.read_text(encoding="utf-8") == "mine"
+
+
+def test_saturation_and_open_code_take_force_like_every_export(capsys) -> None:
+    for command in ("saturation", "open-code"):
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0 and "--force" in out
+
+
+def test_every_command_summary_is_one_line() -> None:
+    # The list in `qualcode --help` shows the first paragraph; a line break there splits it.
+    import typer
+
+    from qualcode.cli import app
+
+    def summaries(group, prefix=""):
+        for name, command in getattr(group, "commands", {}).items():
+            yield f"{prefix}{name}", (command.help or "").strip().split("\n\n")[0]
+            yield from summaries(command, f"{prefix}{name} ")
+
+    broken = [name for name, first in summaries(typer.main.get_command(app)) if "\n" in first]
+    assert broken == []
+
+
+def test_saturation_note_names_the_order_option(tmp_path: Path, capsys) -> None:
+    table = tmp_path / "codings.csv"
+    table.write_text("document,code\nP1,a\nP1,b\nP2,a\nP3,c\n", encoding="utf-8")
+    code, out, err = run(capsys, "saturation", str(table), "--permutations", "0")
+    assert code == 0, err
+    assert "--order" in out
+
+
+def test_saturation_of_an_unknown_coder_names_the_coders(study: Path, capsys) -> None:
+    code, _, err = run(capsys, "saturation", str(study), "--coder", "nobody",
+                       "--permutations", "0")
+    assert code == 4 and "No codings by coder 'nobody'" in err and "Coders:" in err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "The table is empty"),
+    (b"document,code\nP\xe9,a\nP2,b\n", "save it as UTF-8"),
+])
+def test_saturation_of_a_bad_table_is_an_input_error(tmp_path: Path, capsys, content: bytes,
+                                                     message: str) -> None:
+    table = tmp_path / "codings.csv"
+    table.write_bytes(content)
+    code, _, err = run(capsys, "saturation", str(table), "--permutations", "0")
+    assert code == 3 and message in err and str(table) in err

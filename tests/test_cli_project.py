@@ -75,7 +75,7 @@ def test_codebook_diff_between_a_file_and_a_project_version(tmp_path: Path, caps
     [
         (["info", "{tmp}/missing.qualcode"], 5, "No project at"),
         (["init", "{tmp}/x.qualcode", "--codebook", "{tmp}/nope.yaml"], 3, "No such codebook"),
-        (["codebook", "validate", "{tmp}/bad.yaml"], 3, "1 errors, 1 warnings"),
+        (["codebook", "validate", "{tmp}/bad.yaml"], 3, "1 error, 1 warning"),
         (["codebook", "show", "{tmp}/bad.yaml"], 3, "Unknown field 'defintion'"),
     ],
 )
@@ -179,3 +179,55 @@ def test_qc_ingest_stays_callable_after_the_readers_package_is_imported(tmp_path
     assert summary.added == ("AP01_sarah",)
     assert qc.ingest.load_corpus is qualcode.ingest.load_corpus
     project.close()
+
+
+def test_a_project_that_cannot_be_opened_is_not_called_a_stranger(tmp_path: Path, capsys,
+                                                                   monkeypatch) -> None:
+    # A project in a read-only folder: SQLite cannot make its -wal file beside it.
+    import sqlite3
+
+    project = tmp_path / "s.qualcode"
+    run(capsys, "init", str(project))
+
+    def read_only(path, timeout):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr("qualcode.project._connect", read_only)
+    code, _, err = run(capsys, "info", str(project))
+    assert code == 5 and "Cannot open project" in err and "not an SQLite file" not in err
+    assert "may write" in err
+
+
+def test_an_invalid_yaml_codebook_names_its_place_once(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: x\nthemes: [unclosed\n", encoding="utf-8")
+    code, out, err = run(capsys, "codebook", "validate", str(bad))
+    problem = next(line for line in out.splitlines() if line.startswith("error"))
+    assert code == 3 and problem.count(str(bad)) == 1 and "not valid YAML" in problem
+    assert "1 error, 0 warnings." in err
+
+
+def test_ingest_notes_name_the_command_line_option(tmp_path: Path, capsys) -> None:
+    project = tmp_path / "s.qualcode"
+    session = tmp_path / "P1.txt"
+    session.write_text("MODERATOR: Please find the export button.\n\nI think it is here.\n\n"
+                       "MODERATOR: Good.\n\nYes, that was easy.\n", encoding="utf-8")
+    run(capsys, "init", str(project))
+    code, out, _ = run(capsys, "ingest", str(project), str(session))
+    assert code == 0 and "--unlabelled continue" in out
+    assert out.splitlines()[0].strip()  # no empty line left by a progress bar
+
+
+def test_an_empty_codebook_table_is_not_called_a_transcript(tmp_path: Path, capsys) -> None:
+    book = tmp_path / "codebook.csv"
+    book.write_text("\n", encoding="utf-8")
+    code, out, _ = run(capsys, "codebook", "validate", str(book))
+    assert code == 3 and "empty" in out and "transcript" not in out
+
+
+def test_a_binary_transcript_names_the_encoding_option(tmp_path: Path, capsys) -> None:
+    project = tmp_path / "s.qualcode"
+    (tmp_path / "P1.txt").write_bytes(b"\x7fELF\x00\x01\x02" * 50)
+    run(capsys, "init", str(project))
+    code, _, err = run(capsys, "ingest", str(project), str(tmp_path / "P1.txt"))
+    assert code == 3 and "--encoding" in err and "P1.txt" in err

@@ -616,6 +616,18 @@ def test_cli_open_code_then_candidate_steps(study, tmp_path, capsys) -> None:
     assert code == 4 and "No candidate 'c99'" in err and "Traceback" not in err
 
 
+def test_cli_open_code_checks_out_before_replacing_the_candidates(study, tmp_path,
+                                                                   capsys) -> None:
+    path = str(study.path)
+    args = ("open-code", path, "--min-size", "3", "--candidates", "3", "--context", "0",
+            "--out", str(tmp_path / "r"))
+    assert run(capsys, *args)[0] == 0
+    assert run(capsys, "candidates", "accept", path, "c01", "--name", "Dogs")[0] == 0
+    code, _, err = run(capsys, *args)  # the report is there: refused, and nothing redone
+    assert code == 2 and "--overwrite" in err
+    assert load_candidates(path)["c01"].status == "accepted"
+
+
 def test_cli_open_code_precision(study, capsys) -> None:
     path = str(study.path)
     code, _, err = run(capsys, "open-code", path, "--precision", "int4")

@@ -8,6 +8,7 @@ chosen, ties, codes left out).
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,6 +195,11 @@ def _from_project(project: Any, *, status: str | None, coder: str | None) -> _Ra
         dates = {str(d): v for d, v in zip(documents["document"], documents["date"],
                                            strict=True) if _present(v)}
     codings = project.codings(status=status, coder=coder).to_frame()
+    if coder and codings.empty and not len(project.codings(coder=coder)):
+        # A misspelt coder is an unknown name, not a study without codes.
+        known = sorted({c.coder for c in project.codings()})
+        raise NotFoundError(f"No codings by coder '{coder}' in {project.path}. Coders: "
+                            f"{', '.join(known) or 'none yet'}.")
     presence: dict[str, set[str]] = {d: set() for d in ids}
     for doc, code in zip(codings["document"], codings["code"], strict=True):
         presence.setdefault(str(doc), set()).add(str(code))
@@ -246,7 +252,16 @@ def _read_table(path: Path):
             sep = "\t" if suffix == ".tsv" else None
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep,
                                 engine="python", encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise TableError(f"Cannot read the table: byte {exc.start} is not UTF-8; save it as "
+                         "UTF-8 (in Excel: CSV UTF-8).", path=path) from exc
+    except csv.Error as exc:  # the delimiter sniffer, on an empty or one-column file
+        if not path.read_bytes().strip():
+            frame = pd.DataFrame()
+        else:
+            raise TableError(f"Cannot read the table: {exc}; save it with a comma between "
+                             "columns.", path=path) from exc
+    except (ValueError, OSError) as exc:
         raise TableError(f"Cannot read the table: {exc}", path=path) from exc
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise TableError("The table is empty; it needs a header row and one row per "
@@ -566,7 +581,7 @@ def _order(raw: _Raw, order: Any, where: str):
         else:
             return (list(range(len(documents))), "given",
                     ["No interview dates were found, so interviews are taken in the order "
-                     "given; pass order= to state the order."], None)
+                     "given; pass order= (--order) to state the order."], None)
     if isinstance(order, str) and order in ORDER_KEYWORDS:
         if order == "given":
             return list(range(len(documents))), "given", [], all_dates
@@ -575,7 +590,7 @@ def _order(raw: _Raw, order: Any, where: str):
             raise InputError(
                 f"No date for {len(missing)} of {len(documents)} interviews "
                 f"({_listing(missing)}); give each a date attribute, or pass order='given' "
-                "or an order file.", path=raw.path, field="date")
+                "(--order given) or an order file.", path=raw.path, field="date")
         positions = sorted(range(len(documents)), key=lambda i: (
             _sort_key(dates[documents[i]]), i))
         notes = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 from qualcode.cli._app import app, err_console
 
@@ -70,17 +72,23 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, standalone_mode=False)
+        # Outside standalone mode Typer turns Ctrl-C into a returned 130 (and typer.Exit
+        # into its code) instead of raising: a shell must see that exit code, not 0.
+        returned = app(args=args, standalone_mode=False)
     except QualcodeError as exc:
         if debug:
             raise
         _error("Error:", str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("Interrupted; work committed so far is kept in the project.")
-        sys.exit(130)
+        _interrupted()
     except SystemExit:
         raise
+    except OSError as exc:  # a folder not writable, a full disk: the user's to fix, not a bug
+        if debug:
+            raise
+        _error("Error:", _os_error_message(exc))
+        sys.exit(2)
     except Exception as exc:  # usage errors from the argument parser come through here too
         usage_errors, aborts = _parser_exception_types()
         if isinstance(exc, usage_errors):
@@ -96,3 +104,24 @@ def main(argv: list[str] | None = None) -> None:
             "--debug and report the traceback.",
         )
         sys.exit(70)
+    if returned == 130:
+        _interrupted()
+    if isinstance(returned, int) and not isinstance(returned, bool) and returned:
+        sys.exit(returned)
+
+
+def _interrupted() -> NoReturn:
+    err_console.print("Interrupted; work committed so far is kept in the project.")
+    sys.exit(130)
+
+
+def _os_error_message(exc: OSError) -> str:
+    """A file-system error as one sentence naming the file (for the temporary file an
+    export writes beside its target, the folder)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"{reason}. Check the paths you gave, and that you may write there."
+    path = Path(exc.filename)
+    if path.name.startswith(".") and path.name.endswith(".tmp"):
+        path = path.parent
+    return f"{path}: {reason}. Check the path, and that you may read and write there."

@@ -32,6 +32,19 @@ console = Console(soft_wrap=not (sys.stdout is not None and sys.stdout.isatty())
 err_console = Console(stderr=True, soft_wrap=True)  # a path is never broken mid-line
 
 
+def print_table(table: Any) -> None:
+    """Print a rich table; into a file or a pipe at its natural width, so that no number is
+    cut to fit 80 columns (a terminal gets its own width)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    # print(width=) cannot exceed the console's width, so a console as wide as the table.
+    Console(soft_wrap=True, width=max(natural, console.width)).print(table)
+
+
 def _default(value: Any) -> Any:
     """JSON for the values our results hold (numpy numbers, paths, sets)."""
     if hasattr(value, "item"):

@@ -90,8 +90,9 @@ def code(
     )
     if run.report is not None:
         console.print(str(run.report), markup=False, highlight=False)
-    console.print(f"Review them with: qualcode review {project} --coder {run.coder}",
-                  markup=False)
+    if run.stored or run.skipped:  # nothing suggested, nothing to review
+        console.print(f"Review them with: qualcode review {project} --coder {run.coder}",
+                      markup=False)
 
 
 @app.command()

@@ -19,6 +19,18 @@ ProjectArg = Annotated[Path, typer.Argument(help="The project file (e.g. study.q
 # ("The 'tool' parameter of import_qdpx() must be one of ...") and exit code 2.
 
 
+def _check_order(command: str, file: Path, project: Path) -> None:
+    """Refuse a project given where the REFI-QDA file goes (``import codings`` takes the
+    project first, these commands take it second)."""
+    if file.suffix.lower() == ".qualcode" and project.suffix.lower() != ".qualcode":
+        from qualcode.errors import ParameterError
+
+        raise ParameterError(
+            f"qualcode import {command} takes the REFI-QDA file first and the project second: "
+            f"qualcode import {command} {project} {file}"
+        )
+
+
 def _print_lines(title: str, lines: list[str] | tuple[str, ...], style: str) -> None:
     from rich.text import Text
 
@@ -49,6 +61,7 @@ def import_qdpx_command(
     from qualcode.export._refiqda_common import counted
     from qualcode.export.refiqda import import_qdpx
 
+    _check_order("qdpx", file, project)
     result = import_qdpx(file, project, tool=tool, positions=positions, overwrite=force)
     if json_:
         print_json(result.to_dict())
@@ -80,6 +93,7 @@ def import_qdc_command(
     from qualcode.export._refiqda_common import counted
     from qualcode.export.refiqda import import_qdc
 
+    _check_order("qdc", file, project)
     result = import_qdc(file, project)
     if json_:
         print_json(result.to_dict())

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._app import app, console, print_json
+from qualcode.cli._app import app, console, print_json, print_table
 from qualcode.cli._groups import export_app, import_app
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (e.g. study.qualcode).")]
@@ -64,7 +64,10 @@ def import_codings_command(
     """Import codings from a table, locating each excerpt in its transcript."""
     from qualcode import api
     from qualcode.codings_table import import_codings
+    from qualcode.export._common import check_targets
 
+    if report is not None:  # before importing: a bad --report must not leave half the work
+        check_targets([report], overwrite=True, where="--report")
     with api.open_project(project) as opened:
         result = import_codings(opened, table, coder, status=status.value,
                                 create_codes=create_codes)
@@ -112,16 +115,17 @@ def agreement_command(
 
     notes = any(c.note for c in result.codes)
     table = Table(title=f"Agreement ({result.kappa_name})")
-    table.add_column(result.level, no_wrap=True)
+    # Numbers stay whole at any width (a file or pipe is 80 columns); long names fold.
+    table.add_column(result.level, overflow="fold")
     for header in ("units", *result.coders, "agreement", "kappa", "alpha"):
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
     if notes:
-        table.add_column("note")
+        table.add_column("note", overflow="fold")
     for c in result.codes:
         table.add_row(c.code, str(c.units), *[str(c.present.get(k, 0)) for k in result.coders],
                       _number(c.percent_agreement, pct=True), _number(c.kappa),
                       _number(c.alpha), *([c.note] if notes else []))
-    console.print(table)
+    print_table(table)
     console.print(result.summary(), highlight=False)
 
 
@@ -155,13 +159,13 @@ def evaluate_command(
     from rich.table import Table
 
     table = Table(title=f"{result.coder} vs {result.reference}")
-    table.add_column(result.level, no_wrap=True)
+    table.add_column(result.level, overflow="fold")
     for header in ("support", "predicted", "precision", "recall", "F1", "kappa"):
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
     for c in result.codes:
         table.add_row(c.code, str(c.support), str(c.predicted), _number(c.precision),
                       _number(c.recall), _number(c.f1), _number(c.kappa))
-    console.print(table)
+    print_table(table)
     console.print(result.summary(), highlight=False)
 
 
@@ -173,6 +177,7 @@ def export_codings_command(
         help="File to write (default: standard output).")] = None,
     coder: Annotated[list[str] | None, typer.Option(help="Only these coders.")] = None,
     status: Annotated[list[Status] | None, typer.Option(help="Only these statuses.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
 ) -> None:
     """Write codings as a CSV or JSON table (standard output without --out).
 
@@ -183,7 +188,10 @@ def export_codings_command(
 
     from qualcode import api
     from qualcode.codings_table import export_codings
+    from qualcode.export._common import check_targets
 
+    if out is not None:
+        check_targets([out], overwrite=force, where="Exporting codings")
     with api.open_project(project) as opened:
         written = export_codings(opened, out, format=format.value, coder=coder or None,
                                  status=[s.value for s in status] if status else None)

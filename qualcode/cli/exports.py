@@ -142,8 +142,10 @@ def export_tables_command(
     force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Frequencies by case attribute, a code x case matrix and co-occurrence (CSV, LaTeX,
-    heatmaps), at code and theme level."""
+    """Frequencies by case attribute, a code x case matrix and co-occurrence.
+
+    CSV, LaTeX and heatmaps, at code and theme level.
+    """
     from qualcode.export.tables import export_tables
 
     folder = out if out is not None else Path(f"{project.stem}-tables")

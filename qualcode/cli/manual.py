@@ -41,7 +41,7 @@ def quote(
     code: Annotated[str, typer.Argument(help="The code (id or name).")],
     document: Annotated[str | None, typer.Option(help="Look only in this document.")] = None,
     coder: Annotated[str | None, typer.Option(
-        help="Your name (default: $QUALCODE_CODER).")] = None,
+        "--coder", "--by", help="Your name (default: $QUALCODE_CODER).")] = None,
     occurrence: Annotated[int | None, typer.Option(
         help="Which occurrence, when the words occur more than once (1 = first).")] = None,
     memo: Annotated[str, typer.Option(help="A memo for this coding.")] = "",

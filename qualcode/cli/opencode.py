@@ -54,16 +54,21 @@ def open_code(
              "extra: faster on a large corpus; vectors a little different, cached "
              "apart).")] = "float32",
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace report files already in --out.")] = False,
+        "--overwrite", "--force", help="Replace report files already in --out.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Find candidate codes in a project: topics of its segments with keywords, labels,
-    size, spread and typical quotes. Keeps them for `qualcode candidates ...`."""
+    """Find candidate codes in a project: topics of its segments, with typical quotes.
+
+    Each candidate has keywords, a label, its size and spread. They are kept for
+    `qualcode candidates ...`.
+    """
     from contextlib import nullcontext
 
     from qualcode.opencoding import candidates as find_candidates
-    from qualcode.opencoding import candidates_path
+    from qualcode.opencoding import candidates_path, report_paths
 
+    if out is not None:  # before the work, and before the saved candidates are replaced
+        report_paths(out, overwrite=overwrite)
     with nullcontext() if json_ else console.status("Finding candidate codes..."):
         found = find_candidates(
             project, min_size=min_size, n_candidates=candidates, seed=seed, unit=unit,
@@ -104,8 +109,10 @@ def candidates_accept(
         help="An existing code or theme to put the new codes under.")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Make candidates codes (a new codebook version); their segments become suggested
-    codings."""
+    """Make candidates codes (a new codebook version).
+
+    Their segments become suggested codings.
+    """
     from qualcode.opencoding import accept_candidates
 
     _print_step(accept_candidates(project, ids, name=name, parent=parent), json_)

@@ -82,7 +82,9 @@ def ingest(
     ) if v}
     if allow_extra_cases:
         options["unknown_cases"] = "report"
-    with Progress(console=console, transient=True, disable=json_) as bar:
+    # Into a file or a pipe the bar would leave an empty line before the summary.
+    with Progress(console=console, transient=True,
+                  disable=json_ or not console.is_terminal) as bar:
         task = bar.add_task("Reading", total=None)
 
         def progress(path: Path, i: int, n: int) -> None:  # i == n: storing in the project
@@ -165,8 +167,9 @@ def codebook_validate(
         if not problems:
             console.print(f"{path}: valid.")
     if errors or (strict and problems):
-        raise CodebookError(f"{len(errors)} errors, {len(problems) - len(errors)} warnings.",
-                            path=path)
+        warnings = len(problems) - len(errors)
+        raise CodebookError(f"{len(errors)} error{'' if len(errors) == 1 else 's'}, "
+                            f"{warnings} warning{'' if warnings == 1 else 's'}.", path=path)
 
 
 @codebook_app.command("show")

@@ -45,7 +45,7 @@ def saturation_command(
         help="Write the report here: saturation.png/.svg, CSVs, saturation.json, "
              "methods.md.")] = None,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace report files already in --out.")] = False,
+        "--overwrite", "--force", help="Replace report files already in --out.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Code saturation: new codes per interview and when the study stopped finding them.

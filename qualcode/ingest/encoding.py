@@ -103,8 +103,8 @@ def decode_bytes(data: bytes, path: str | PathLike[str], *,
     text = normalise_text(text)
     if not _NON_SPACE.search(text):
         raise ReaderError(
-            "The file is empty (or holds only whitespace). Check that you exported the "
-            "transcript's text, or leave this file out.",
+            "The file is empty (or holds only whitespace). Check that it was exported or "
+            "saved with its text, or leave this file out.",
             path=where,
         )
     return text, used
@@ -135,7 +135,8 @@ def _detect(data: bytes, where: str) -> tuple[str, str]:
                 return text, codec
         raise ReaderError(
             "This is not a text file: it looks like binary data (it contains NUL bytes). If "
-            "it is UTF-16 text, name the encoding (encoding='utf-16-le' or 'utf-16-be').",
+            "it is UTF-16 text, name the encoding (encoding='utf-16-le' or 'utf-16-be'; "
+            "--encoding on the command line).",
             path=where,
         )
     try:

@@ -474,8 +474,8 @@ def parse_turns(text: str, *, unlabelled: str = "auto") -> tuple[list[Turn], lis
                                         for t in turns):
             notes.append(
                 "Only the interviewer is labelled, so unlabelled paragraphs were read as the "
-                "participant speaking (pass unlabelled='continue' to read them as "
-                "continuing the interviewer's turn)."
+                "participant speaking (pass unlabelled='continue', or --unlabelled continue, to "
+                "read them as continuing the interviewer's turn)."
             )
         return turns, notes
     turns = []
