@@ -231,3 +231,18 @@ def test_a_binary_transcript_names_the_encoding_option(tmp_path: Path, capsys) -
     run(capsys, "init", str(project))
     code, _, err = run(capsys, "ingest", str(project), str(tmp_path / "P1.txt"))
     assert code == 3 and "--encoding" in err and "P1.txt" in err
+
+
+def test_counts_of_one_are_singular(capsys, tmp_path: Path) -> None:
+    project = tmp_path / "one.qualcode"
+    run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))
+    code, out, err = run(capsys, "ingest", str(project),
+                         str(BUNDLED / "transcripts" / "AP01_sarah.txt"))
+    assert code == 0, err
+    assert out.startswith("1 document added, 0 unchanged, 0 replaced;")
+    run(capsys, "import", "codings", str(project), str(BUNDLED / "codings.csv"),
+        "--coder", "ref")
+    code, out, err = run(capsys, "export", "excerpts", str(project), "--code", "co_creation",
+                         "--out", str(tmp_path / "x.docx"))
+    assert code == 0, err
+    assert ": 1 excerpt of 1 code, from 1 interview." in out

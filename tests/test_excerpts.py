@@ -412,7 +412,7 @@ def test_project_object_stays_open_and_frames(study: Path) -> None:
     frame = result.to_frame()
     assert list(frame["code"]) == ["tea", "tea"] and frame.loc[0, "document"] == "d1"
     assert list(result.counts_frame()["code"]) == ["tea"]
-    assert "2 excerpts of 1 codes" in repr(result)
+    assert "2 excerpts of 1 code " in repr(result)
 
 
 def test_codes_missing_from_the_codebook_are_kept_apart(tmp_path: Path) -> None:

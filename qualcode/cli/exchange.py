@@ -58,7 +58,7 @@ def import_qdpx_command(
     json_: JsonOpt = False,
 ) -> None:
     """Import a REFI-QDA project: documents, codes, codings, memos."""
-    from qualcode.export._refiqda_common import counted
+    from qualcode._text import counted
     from qualcode.export.refiqda import import_qdpx
 
     _check_order("qdpx", file, project)
@@ -90,7 +90,7 @@ def import_qdc_command(
     json_: JsonOpt = False,
 ) -> None:
     """Set a REFI-QDA codebook as the project's next codebook version."""
-    from qualcode.export._refiqda_common import counted
+    from qualcode._text import counted
     from qualcode.export.refiqda import import_qdc
 
     _check_order("qdc", file, project)
@@ -118,7 +118,7 @@ def export_qdpx_command(
     json_: JsonOpt = False,
 ) -> None:
     """Write the project as a REFI-QDA .qdpx for NVivo, ATLAS.ti, MAXQDA, QualCoder."""
-    from qualcode.export._refiqda_common import counted
+    from qualcode._text import counted
     from qualcode.export.refiqda import export_qdpx
 
     result = export_qdpx(project, out, status=status, overwrite=force)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from qualcode._text import counted
 from qualcode.cli._app import console, print_json
 from qualcode.cli._groups import export_app
 
@@ -106,9 +107,9 @@ def export_excerpts_command(
         })
         return
     codes = sum(1 for c in result.counts if c.shown)
-    console.print(f"Wrote {written}: {shown} excerpts of {codes} codes"
-                  + (f" ({total} before the cap)" if total != shown else "")
-                  + f", from {result.interviews} interviews.", highlight=False)
+    console.print(f"Wrote {written}: {counted(shown, 'excerpt')} of {counted(codes, 'code')}"
+                  + (f" ({total:,} before the cap)" if total != shown else "")
+                  + f", from {counted(result.interviews, 'interview')}.", highlight=False)
     empty = [c.code for c in result.counts if not c.excerpts]
     if empty:
         console.print(f"[yellow]No excerpts for:[/] {', '.join(empty)}", highlight=False)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from qualcode._text import counted
 from qualcode.cli._app import app, codebook_app, console, print_json
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (e.g. study.qualcode).")]
@@ -97,7 +98,7 @@ def ingest(
         print_json(summary.to_dict())
         return
     console.print(
-        f"{len(summary.added):,} documents added, {len(summary.unchanged):,} unchanged, "
+        f"{counted(len(summary.added), 'document')} added, {len(summary.unchanged):,} unchanged, "
         f"{len(summary.replaced):,} replaced; {summary.segments:,} segments ({summary.unit}s)."
     )
     if summary.skipped_files:

@@ -193,11 +193,6 @@ def decode_description(text: str) -> DescriptionParts:
 
 
 # -- messages -------------------------------------------------------------------------------
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """``"1 link"``, ``"2 links"``."""
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
-
-
 # -- notes ------------------------------------------------------------------------------------
 def note_title(text: str) -> str:
     """The name qualcode gives a memo's Note: its first line, cut at 60 characters."""

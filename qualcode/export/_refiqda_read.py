@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 from xml.etree.ElementTree import Element
 
+from qualcode._text import counted
 from qualcode.codebook import Problem, slugify
 from qualcode.errors import CodebookError, ReaderError
 from qualcode.export._refiqda_common import (
     code_guid,
-    counted,
     decode_description,
     document_guid,
     normal_guid,

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qualcode._text import counted
 from qualcode.export._refiqda_common import (
     CODEBOOK_NS,
     PROJECT_NS,
     case_guid,
     code_guid,
     coding_guid,
-    counted,
     document_guid,
     encode_description,
     note_guid,

@@ -39,6 +39,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from qualcode._text import counted
 from qualcode.errors import ParameterError, parameter_error
 from qualcode.export._common import (
     MergedSpan,
@@ -167,7 +168,8 @@ class ExcerptSet:
 
     def __repr__(self) -> str:
         codes = sum(1 for c in self.counts if c.shown)
-        return f"<ExcerptSet {len(self.excerpts)} excerpts of {codes} codes from {self.title}>"
+        return (f"<ExcerptSet {counted(len(self.excerpts), 'excerpt')} of "
+                f"{counted(codes, 'code')} from {self.title}>")
 
     @property
     def title(self) -> str:
