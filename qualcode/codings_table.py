@@ -284,6 +284,7 @@ def _read_frames(path: Path, coder: str | None) -> list[tuple[str, str, pd.DataF
 
     if path.suffix.lower() != ".xlsx":
         return [(str(path), path.name, _read_frame(path))]
+    _check_workbook(path)
     try:
         sheets = pd.read_excel(path, dtype=str, sheet_name=None)
     except (ValueError, OSError) as exc:
@@ -313,6 +314,27 @@ def _read_frames(path: Path, coder: str | None) -> list[tuple[str, str, pd.DataF
                 for name, frame in codings]
     frame = codings[0][1] if codings else next(iter(sheets.values())).fillna("")
     return [(str(path), path.name, frame)]
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse a file named .xlsx that is not a workbook (one is a zip archive), saying what
+    it looks like: pandas only says it cannot tell the format."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(512)
+    except OSError as exc:
+        raise TableError(f"Cannot read this table: {exc.strerror}.", path=path) from None
+    if head.startswith(b"PK\x03\x04"):
+        return
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        looks = ("it is an older Excel workbook (.xls): save it as .xlsx (Excel Workbook) or "
+                 "as CSV UTF-8")
+    elif b"\x00" not in head:
+        looks = "it looks like text, perhaps a CSV renamed: give it the name .csv"
+    else:
+        looks = "save it again from Excel as .xlsx, or as CSV UTF-8"
+    raise TableError(f"This file is named .xlsx but is not an Excel workbook; {looks}.",
+                     path=path)
 
 
 def _roles(columns: Iterable[object]) -> dict[str, object]:
@@ -390,6 +412,9 @@ def _table_rows(table: Any, coder: str | None) -> tuple[str, list[_Row], dict[st
                                                        strict=True)):
             values = {role: _cell(record[column]) for role, column in found.items()}
             rows.append(_Row(name, position + 2 if from_file else label, values))
+    if not rows:  # a header alone: nothing would be imported, and nothing said
+        raise TableError("The table has a header but no rows of codings below it.",
+                         path=None if source == "DataFrame" else source)
     return source, rows, roles
 
 

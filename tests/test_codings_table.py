@@ -418,3 +418,27 @@ def test_sheets_of_codings_that_do_not_say_whose_they_are_are_refused(tmp_path,
     assert "coders.xlsx" in str(caught.value)
     with pytest.raises(TableError, match=r"a coder name was given \(carol\)"):
         read_codings_table(path, documents, CODEBOOK, coder="carol")
+
+
+def test_a_csv_named_xlsx_or_an_old_xls_is_named_for_what_it_is(tmp_path, documents) -> None:
+    renamed = tmp_path / "codings.xlsx"
+    renamed.write_text("document,code,text\nd1,sensory,spotless\n", encoding="utf-8")
+    with pytest.raises(TableError, match="not an Excel workbook; it looks like text, perhaps "
+                       r"a CSV renamed: give it the name \.csv") as caught:
+        read_codings_table(renamed, documents, CODEBOOK, coder="alice")
+    assert caught.value.path == str(renamed)
+    old = tmp_path / "old.xlsx"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    with pytest.raises(TableError, match=r"an older Excel workbook \(.xls\)"):
+        read_codings_table(old, documents, CODEBOOK, coder="alice")
+
+
+def test_a_table_with_a_header_and_no_rows_is_an_error(tmp_path, documents) -> None:
+    # Importing nothing and saying "0 rows" with success would hide a wrong export.
+    path = tmp_path / "codings.csv"
+    path.write_text("document,code,text\n", encoding="utf-8")
+    with pytest.raises(TableError, match="a header but no rows") as caught:
+        read_codings_table(path, documents, CODEBOOK, coder="alice")
+    assert caught.value.path == str(path)
+    with pytest.raises(TableError, match="a header but no rows"):
+        read(pd.DataFrame(columns=["document", "code", "text"]), documents)
