@@ -191,17 +191,10 @@ def report_paths(out_dir: PathArg, *, overwrite: bool = False) -> dict[str, Path
     """The files a candidates report writes into ``out_dir``, {file name: path}; refuses a
     folder that is a file, or one holding them unless ``overwrite``. Call it before finding
     candidates, so a bad folder costs no work."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"The report folder {out} is a file; give a folder.")
-    names = ("candidates.md", "candidates.csv", "candidates.png", "candidates.svg")
-    paths = {name: out / name for name in names}
-    existing = [n for n, p in paths.items() if p.exists()]
-    if existing and not overwrite:
-        raise ParameterError(
-            f"{out} already holds {', '.join(existing)}; pass overwrite=True "
-            "(--overwrite) to replace them, or choose another folder.")
-    return paths
+    from qualcode.export._common import report_files
+
+    return report_files(Path(out_dir), ("candidates.md", "candidates.csv", "candidates.png",
+                                        "candidates.svg"), overwrite=overwrite)
 
 
 @dataclass(frozen=True)

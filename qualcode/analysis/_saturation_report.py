@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qualcode.errors import ParameterError
-
 if TYPE_CHECKING:
     from qualcode.analysis.saturation import SaturationResult
 
@@ -427,19 +425,14 @@ def methods_markdown(result: SaturationResult) -> str:
 
 # -- files ------------------------------------------------------------------------------------
 def write_report(result: SaturationResult, out_dir: Path, *, overwrite: bool) -> dict[str, Path]:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ParameterError(f"The report folder {out_dir} is a file; give a folder.")
+    from qualcode.export._common import report_files
+
     has_themes = bool(result.theme_curves())
     names = ["saturation.png", "saturation.svg", "saturation_curve.csv",
              "saturation_codes.csv", "saturation_rules.csv", "saturation.json", "methods.md"]
     if has_themes:
         names += ["saturation_themes.csv", "saturation_themes.png", "saturation_themes.svg"]
-    paths = {name: out_dir / name for name in names}
-    existing = [name for name, path in paths.items() if path.exists()]
-    if existing and not overwrite:
-        raise ParameterError(
-            f"{out_dir} already holds {', '.join(existing)}; pass overwrite=True "
-            "(--overwrite) to replace them, or choose another folder.")
+    paths = report_files(out_dir, names, overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = plot(result)
     # No timestamps in the files, so the same input gives the same bytes.

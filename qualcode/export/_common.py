@@ -352,6 +352,20 @@ def check_targets(paths: Sequence[Path], *, overwrite: bool, where: str) -> None
             )
 
 
+def report_files(out_dir: Path, names: Sequence[str], *, overwrite: bool) -> dict[str, Path]:
+    """The files a report writes into ``out_dir``, {file name: path}; refuses (before any
+    work) a folder that is a file, or one holding any of them unless ``overwrite``."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"The report folder {out_dir} is a file; give a folder.")
+    paths = {name: out_dir / name for name in names}
+    existing = [name for name, path in paths.items() if path.exists()]
+    if existing and not overwrite:
+        raise ParameterError(
+            f"{out_dir} already holds {', '.join(existing)}; pass overwrite=True "
+            "(--overwrite) to replace them, or choose another folder.")
+    return paths
+
+
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
