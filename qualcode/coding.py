@@ -2,9 +2,10 @@
 
 :func:`code_project` fits a coder on the project and stores its suggestions (status
 ``suggested``) in batches of whole documents, each batch one transaction: a run that fails
-or is interrupted keeps every batch it committed, and running it again skips the segments
-this coder has already coded (its suggestions, and a person's decisions on them, are never
-touched again). Reviewing them is :class:`qualcode.review.ReviewSession`'s job (and
+or is interrupted keeps every batch it committed, and running it again skips every code
+this coder has already put on a segment (its suggestions, and a person's decisions on
+them, are never touched again) while codes added to the codebook since are still
+suggested there. Reviewing them is :class:`qualcode.review.ReviewSession`'s job (and
 ``qualcode review``'s).
 
 >>> run = code_project("study.qualcode", "semantic")          # doctest: +SKIP
@@ -32,8 +33,9 @@ __all__ = ["CodingRun", "check_codable", "code_project"]
 class CodingRun:
     """What :func:`code_project` did.
 
-    ``segments``: segments considered; ``skipped``: already coded by this coder before the
-    run; ``stored``: new suggestions stored; ``by_code`` / ``by_method``: those, counted.
+    ``segments``: segments considered; ``skipped``: segments this coder had coded before
+    the run (only codes it had not put on them yet are suggested there); ``stored``: new
+    suggestions stored; ``by_code`` / ``by_method``: those, counted.
     """
 
     project: str
@@ -87,8 +89,10 @@ def code_project(
 ) -> CodingRun:
     """Run a machine coder over a project's segments and store its suggestions.
 
-    ``method``: ``auto``, ``rules``, ``semantic``, ``supervised``, or a coder object you
-    configured. ``coder``: the name suggestions are stored under (default: the method's
+    ``method``: ``auto``, ``rules``, ``semantic``, ``supervised``, or a coder object: one
+    already fitted (on other documents, or loaded from a pickle) is used as it is, an
+    unfitted one is fitted on the project (a copy: the object you pass is left as it was).
+    ``coder``: the name suggestions are stored under (default: the method's
     name). ``documents``: ids or glob patterns (default: all). ``learn_from``: whose
     accepted codings the supervised/auto coders learn from (their ``reference``).
     ``params`` go to the coder (``threshold=0.5``). ``batch_size``: segments per
@@ -140,22 +144,21 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
     if not segments:
         raise ProjectError(f"The documents chosen in {project.path} have no segments.")
 
-    estimator.fit(project)
+    if not estimator.fitted:
+        estimator.fit(project)
     run.report = getattr(estimator, "report_", None)
-    decided = _coded_keys(project.codings(coder=name, document=ids), segments)
-    run.skipped = sum(1 for s in segments if s.key in decided)
+    decided = _coded_pairs(project.codings(coder=name, document=ids), segments)
+    coded = {key for key, _ in decided}
+    run.skipped = sum(1 for s in segments if s.key in coded)
 
     done = 0
     for batch in _document_batches(segments, batch_size):
         done += len(batch)
-        if all(s.key in decided for s in batch):
-            if progress is not None:
-                progress(done, len(segments))
-            continue
-        # Whole documents go in, so context features see every neighbour; only segments
-        # not yet coded by this coder come out.
+        # Whole documents go in, so context features see every neighbour; only codes this
+        # coder has not yet put on a segment come out (a code added to the codebook since
+        # the last run is still suggested on segments coded then).
         suggestions = [s for s in estimator.suggest(batch, cache=project)
-                       if s.segment.key not in decided]
+                       if (s.segment.key, s.code_id) not in decided]
         new_ids = project.add_codings(suggestions_to_codings(suggestions, coder=name))
         run.batches += 1
         run.stored += len(new_ids)
@@ -176,6 +179,8 @@ def _estimator(method: str | BaseCoder, learn_from: str | None, params: dict[str
             method = method.clone().set_params(**params)
             if learn_from:
                 method.set_params(reference=learn_from)
+        elif not method.fitted:
+            method = method.clone()  # fitted on the project; the object given stays unfitted
         return method
     if not isinstance(method, str):
         raise parameter_error("method", "code_project()",
@@ -192,16 +197,17 @@ def _estimator(method: str | BaseCoder, learn_from: str | None, params: dict[str
     return get_coder(method, **params)
 
 
-def _coded_keys(codings: Iterable[Coding], segments: Sequence[Segment]
-                ) -> set[tuple[str, int, int]]:
-    """Keys of segments that some coding (of this coder) overlaps."""
+def _coded_pairs(codings: Iterable[Coding], segments: Sequence[Segment]
+                 ) -> set[tuple[tuple[str, int, int], str]]:
+    """``(segment key, code)`` for each code that some coding (of this coder) puts on a
+    segment (overlaps it)."""
     from qualcode.coders import segment_labels
 
     codings = list(codings)
     if not codings:
         return set()
-    return {s.key for s, labels in zip(segments, segment_labels(segments, codings),
-                                       strict=True) if labels}
+    return {(s.key, code_id) for s, labels in zip(segments, segment_labels(segments, codings),
+                                                  strict=True) for code_id in labels}
 
 
 def _document_batches(segments: Sequence[Segment], size: int) -> Iterable[list[Segment]]:

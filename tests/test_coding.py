@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import coder_data
@@ -10,6 +11,7 @@ import pytest
 from qualcode.coders.rules import RulesCoder
 from qualcode.coding import CodingRun, code_project
 from qualcode.errors import NotFoundError, ParameterError, ProjectError
+from qualcode.model import Code
 from qualcode.project import Project
 
 
@@ -45,6 +47,22 @@ def test_a_rerun_skips_what_was_coded_and_keeps_decisions(study: Project) -> Non
     assert again.skipped == first.coded_segments
     assert study.coding(decided.id).status == "rejected"
     assert len(study.codings(coder="machine")) == first.stored
+
+
+def test_a_code_added_after_a_run_is_suggested_on_segments_coded_before(
+        study: Project) -> None:
+    first = code_project(study, "rules", coder="machine")
+    decided = study.codings(coder="machine")[0]
+    study.reject(decided.id, by="alice")
+    study.set_codebook(study.codebook.with_code(
+        Code("small_talk", name="Small talk", parent="visits", keywords=("weather", "dog"))))
+    again = code_project(study, "rules", coder="machine")
+    # the weather line was never coded; the two dog lines were (as dogs) in the first run
+    assert again.by_code == {"small_talk": 3}
+    assert again.skipped == first.coded_segments
+    assert study.coding(decided.id).status == "rejected"
+    assert len(study.codings(coder="machine")) == first.stored + 3
+    assert code_project(study, "rules", coder="machine").stored == 0
 
 
 def test_documents_by_id_and_glob(study: Project) -> None:
@@ -87,6 +105,17 @@ def test_a_configured_coder_object_and_params(study: Project) -> None:
     never = [c for c in study.codings(coder="rules") if c.document_id == "d2"
              and c.code_id == "tea"]
     assert never  # "I never accept a cup of tea": negation ignored, as asked
+
+
+def test_a_fitted_coder_is_used_as_it_is(study: Project) -> None:
+    # fitted on a codebook without "dogs", then pickled (as for use in a new process)
+    fitted = RulesCoder().fit(None, codebook=study.codebook.without_code("dogs"))
+    run = code_project(study, pickle.loads(pickle.dumps(fitted)))
+    assert run.stored > 0 and "dogs" not in run.by_code
+    assert run.report is not None and "dogs" not in run.report.methods
+    unfitted = RulesCoder()
+    assert "dogs" in code_project(study, unfitted, coder="fresh").by_code
+    assert not unfitted.fitted  # a copy was fitted: the object given is left as it was
 
 
 @pytest.mark.parametrize(

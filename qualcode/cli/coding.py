@@ -85,7 +85,7 @@ def code(
         return
     console.print(
         f"{run.stored:,} suggestions from '{run.coder}' for {run.coded_segments:,} of "
-        f"{run.segments:,} segments ({run.skipped:,} already coded, skipped) in "
+        f"{run.segments:,} segments ({run.skipped:,} coded before: only new codes there) in "
         f"{run.seconds:.1f}s."
     )
     if run.report is not None:

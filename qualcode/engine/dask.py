@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qualcode._bulk import collector_paused
 from qualcode.coders.base import BaseCoder
-from qualcode.coding import CodingRun, _coded_keys, _estimator, check_codable
+from qualcode.coding import CodingRun, _coded_pairs, _estimator, check_codable
 from qualcode.engine.progress import ProgressArg, progress_reporter
 from qualcode.errors import (
     DependencyError,
@@ -218,7 +218,8 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
 
     with progress_reporter(steps, f"Fitting the {estimator.method} coder", total=None,
                            unit="steps"):
-        estimator.fit(project)
+        if not estimator.fitted:  # a coder fitted elsewhere is used as it is
+            estimator.fit(project)
     run.report = getattr(estimator, "report_", None)
     blob = _pickled(estimator)
     lap("fit")
@@ -657,15 +658,16 @@ def _read_only(path: str) -> sqlite3.Connection:
 
 
 def _read_partition(con: sqlite3.Connection, source: _FileSource
-                    ) -> tuple[list[tuple[Any, ...]], set[tuple[str, int, int]]]:
+                    ) -> tuple[list[tuple[Any, ...]], set[tuple[tuple[str, int, int], str]]]:
     """A partition's segments as rows (the fields of :class:`Segment`, in order), and the
-    keys of those ``source.coder`` coded before (as ``code_project`` finds them)."""
+    ``(segment key, code)`` pairs ``source.coder`` coded before (as ``code_project`` finds
+    them)."""
     rows, coded = read_segment_rows(con, source.kind, source.rowids, source.coder)
     if not coded:
         return rows, set()
     codings = [Coding(document_id, start, end, code_id, coder=source.coder)
                for document_id, start, end, code_id in coded]
-    return rows, _coded_keys(codings, [Segment(*row) for row in rows])
+    return rows, _coded_pairs(codings, [Segment(*row) for row in rows])
 
 
 def _suggest_partition(coder: BaseCoder, source: _FileSource | bytes,
@@ -685,23 +687,22 @@ def _suggest(coder: BaseCoder, source: _FileSource | bytes, seeds: dict[str, _Se
         with contextlib.closing(_read_only(source.path)) as con:
             rows, decided = _read_partition(con, source)
     segments = [Segment(*row) for row in rows]
-    skipped = sum(1 for s in segments if s.key in decided)
-    if skipped == len(segments):  # every segment coded before: nothing to ask for
-        return _Result([], skipped, False, 0, {}, {}, None, (), {})
+    coded_before = {key for key, _ in decided}
+    skipped = sum(1 for s in segments if s.key in coded_before)
     cache = _WorkerCache(seeds)
     try:
         suggestions = coder.suggest(segments, cache=cache)  # type: ignore[arg-type]
     except _NeedVectors as need:
         return _Result([], 0, False, 0, {}, {}, need.model, need.hashes, cache.new)
-    # Whole documents go in, so context features see every neighbour; only segments not
-    # yet coded by this coder come out.
+    # Whole documents go in, so context features see every neighbour; only codes this
+    # coder has not yet put on a segment come out.
     out = []
     coded = set()
     by_code: dict[str, int] = {}
     by_method: dict[str, int] = {}
     for s in suggestions:
         segment = s.segment
-        if segment.key in decided:
+        if (segment.key, s.code_id) in decided:
             continue
         out.append((segment.document_id, segment.start, segment.end, s.code_id, s.method,
                     round(s.confidence, 4), s.reason))
