@@ -21,10 +21,12 @@ the start; when none is left it is :attr:`~ReviewSession.done`
 answers keys: :data:`KEYS` maps ``a r c s u`` to accept, reject, change code, skip, undo.
 
 Every decision is logged in the project with the reviewer's name (see
-:meth:`Project.decisions`). Undoing a change of code sets the original suggestion back
-to its old status and sets the reviewer's replacement coding back to what it was (a
-replacement that did not exist before is marked rejected, as the project keeps every
-coding it was given).
+:meth:`Project.decisions`). A coding another reviewer or process decided after the session
+read it is never overwritten: deciding on it raises :class:`~qualcode.errors.ParameterError`
+saying who decided, and the session sets it aside (as skipped) and moves on. Undoing a
+change of code sets the original suggestion back to its old status and sets the
+reviewer's replacement coding back to what it was (a replacement that did not exist before
+is marked rejected, as the project keeps every coding it was given).
 """
 
 from __future__ import annotations
@@ -231,8 +233,12 @@ class ReviewSession:
                                   f"one or more of {', '.join(CODING_STATUSES)}", bad[0])
         self.codebook = project.codebook
         self.context = context
-        self._queue: list[int] = self._build_queue(code, document, coder, method, statuses,
-                                                   min_confidence, order)
+        queued = self._build_queue(code, document, coder, method, statuses, min_confidence,
+                                   order)
+        self._queue: list[int] = [c.id for c in queued if c.id is not None]
+        # Each coding's status when the session read it: a change not made by this session
+        # is another reviewer's (or process's) decision, never overwritten.
+        self._queued_status = {c.id: c.status for c in queued}
         self._history: list[Decision] = list(_history)
         self._decisions: dict[int, Decision] = {}
         self._skipped: set[int] = set()
@@ -257,7 +263,7 @@ class ReviewSession:
         return list(dict.fromkeys(ids))
 
     def _build_queue(self, code, document, coder, method, statuses, min_confidence,
-                     order) -> list[int]:
+                     order) -> list[Coding]:
         from qualcode.analysis.agreement import select_documents
 
         project = self.project
@@ -285,7 +291,7 @@ class ReviewSession:
             "code": lambda c: (code_rank.get(c.code_id, len(code_rank)), c.code_id,
                                *by_text(c)),
         }
-        return [c.id for c in sorted(codings, key=keys[order]) if c.id is not None]
+        return [c for c in sorted(codings, key=keys[order]) if c.id is not None]
 
     def refilter(self, **changes: Any) -> ReviewSession:
         """A new session over the project as it is now, with some filters changed
@@ -417,10 +423,15 @@ class ReviewSession:
     def _decide(self, action: str, code: str | None = None) -> Decision:
         coding_id = self._current_id(action)
         coding = self.project.coding(coding_id)
+        if (coding_id not in self._decisions
+                and coding.status != self._queued_status.get(coding_id, coding.status)):
+            self._decided_elsewhere(coding)
         by = self.reviewer
         if action == "recode":
             if code is None:
                 raise ParameterError("recode() needs the code to use instead.")
+            # The codebook as it is now: a code may have been added since the session began.
+            self.codebook = self.project.codebook
             new_code = self.codebook.resolve(code).id if self.codebook is not None else code
             if new_code == coding.code_id:
                 raise ParameterError(
@@ -439,6 +450,20 @@ class ReviewSession:
             step = Decision(coding_id, action, coding.status)
         self._remember(step)
         return step
+
+    def _decided_elsewhere(self, coding: Coding) -> None:
+        """Another reviewer or process decided ``coding`` after this session started: leave
+        their decision as it is, set the item aside (as skipped) and say so."""
+        who = next((d for d in reversed(self.project.decisions())
+                    if d["coding_id"] == coding.id), None)
+        by = f" by {who['by']}" if who is not None and who["by"] else ""
+        self._skipped.add(coding.id)  # type: ignore[arg-type]
+        self._advance(self._position if self._position is not None else -1)
+        raise ParameterError(
+            f"Coding {coding.id} was {coding.status}{by} after this session started; their "
+            "decision is left as it is and the session has moved on. Change it on purpose "
+            "with project.set_status() if it is wrong."
+        )
 
     def skip(self) -> Decision:
         """Leave the current coding undecided (it stays suggested) and move on."""

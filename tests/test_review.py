@@ -6,7 +6,8 @@ import pytest
 from builders import make_corpus
 
 from qualcode.errors import NotFoundError, ParameterError
-from qualcode.model import Coding
+from qualcode.model import Code, Coding
+from qualcode.project import Project
 from qualcode.review import KEYS, Decision, Progress, ReviewSession
 
 
@@ -147,6 +148,32 @@ def test_undo_of_a_recode_onto_an_existing_coding(suggested):
     assert suggested.coding(existing).status == "accepted"
     s.undo()
     assert suggested.coding(existing).status == "rejected"
+
+
+def test_a_decision_made_elsewhere_is_not_overwritten(suggested):
+    s = session(suggested)
+    with Project.open(suggested.path) as elsewhere:  # another process, another reviewer
+        elsewhere.reject(1, by="bob")
+    with pytest.raises(ParameterError, match="Coding 1 was rejected by bob after this"):
+        s.accept()
+    assert suggested.coding(1).status == "rejected"
+    assert [(d["coding_id"], d["by"]) for d in suggested.decisions()] == [(1, "bob")]
+    assert s.current.coding.id == 2 and s.progress.skipped == 1  # moved on
+    assert s.accept().coding_id == 2
+    # also when the filter takes both statuses: the change, not the status, is what counts
+    both = session(suggested, status=["suggested", "rejected"], document="d3")
+    with Project.open(suggested.path) as elsewhere:
+        elsewhere.reject(both.current.coding.id, by="bob")
+    with pytest.raises(ParameterError, match="rejected by bob"):
+        both.recode("tea")
+
+
+def test_recode_to_a_code_added_while_the_session_is_open(suggested):
+    s = session(suggested)
+    suggested.set_codebook(suggested.codebook.with_code(Code("biscuits", name="Biscuits")))
+    step = s.recode("Biscuits")
+    assert step.new_code == "biscuits"
+    assert suggested.coding(step.new_coding_id).code_id == "biscuits"
 
 
 def _span(project, doc, words):
