@@ -39,6 +39,7 @@ import io
 import os
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -88,6 +89,18 @@ NAME_ATTRIBUTES: Mapping[str, str] = {
                      "street", "village", "region", "county"), PLACE),
 }
 
+
+def _attribute_kind(key: str) -> str | None:
+    """The kind of name a case attribute holds, by its key (``participant``) or a word of
+    it (``participant_name``, ``School name``); None when it holds no names."""
+    folded = key.strip().casefold()
+    if folded in NAME_ATTRIBUTES:
+        return NAME_ATTRIBUTES[folded]
+    words = [w for w in re.split(r"[\W_]+", folded) if w in NAME_ATTRIBUTES]
+    specific = [w for w in words if w != "name"] or words  # "school_name": a school's
+    return NAME_ATTRIBUTES[specific[0]] if specific else None
+
+
 # Words that end a place or an organisation's name. A name ending in one is of that type;
 # "Ash Grove" is an alias of "Ash Grove Academy"; the word alone is never a name.
 _PLACE_WORDS = _words("""
@@ -124,7 +137,11 @@ interviewer interviewers int iv moderator mod facilitator researcher question ho
 investigator observer participant respondent interviewee ie ip answer speaker subject resp
 part unknown other child parent teacher staff pupil student voice crosstalk all group
 """)
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+# Combining accents: "Zoë" may be written "Zoe" + U+0308 (NFD, as macOS and some editors
+# save text); a word goes on through them.
+_MARKS = "\u0300-\u036f"
+_LETTERS = rf"(?:[^\W\d_][{_MARKS}]*)+"
+_WORD = re.compile(rf"{_LETTERS}(?:['’\-]{_LETTERS})*")
 _SENTENCE_END = frozenset(".!?:;\"“”'‘([{)]}…—-\n")
 
 
@@ -139,12 +156,16 @@ class NameList:
     path: str | None = None
 
     def keeps(self, name: str) -> bool:
-        folded = name.casefold()
-        return any(k.casefold() == folded for k in self.keep)
+        folded = _fold(name)
+        return any(_fold(k) == folded for k in self.keep)
 
     def mentions(self, name: str) -> bool:
-        folded = name.casefold()
-        return self.keeps(name) or any(r.casefold() == folded for r in self.replace)
+        folded = _fold(name)
+        return self.keeps(name) or any(_fold(r) == folded for r in self.replace)
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def parse_name_list(text: str, path: PathArg | None = None) -> NameList:
@@ -657,7 +678,8 @@ def _propose(
 
     def add(real: str, source: str, type_hint: str | None = None,
             vote: str | None = None) -> _Candidate | None:
-        real = _clean_space(real)
+        # One name however its accents are encoded ("Zoë" composed or decomposed).
+        real = unicodedata.normalize("NFC", _clean_space(real))
         if not _has_letter(real):
             return None
         if names.keeps(real):
@@ -694,7 +716,7 @@ def _propose(
     # 3. case attributes that hold names
     for document in documents:
         for key, value in document.attributes.items():
-            kind = NAME_ATTRIBUTES.get(key.strip().casefold())
+            kind = _attribute_kind(key)
             if kind is None or not value:
                 continue
             for part in re.split(r"[;,/]", str(value)):
@@ -958,18 +980,25 @@ def _flat(text: str) -> str:
 
 
 class _Lexicon:
-    """Finds every known form in a text (case-sensitive, whole words, longest first) and
-    replaces it; a possessive ``'s`` stays as it is after the replacement."""
+    """Finds every known form in a text (case-sensitive, whole words, longest first, its
+    accents composed or decomposed) and replaces it; a possessive ``'s`` stays as it is
+    after the replacement."""
 
     def __init__(self, replacements: Mapping[str, str]) -> None:
         self.replacements = dict(replacements)
-        forms = sorted(self.replacements, key=lambda f: (-len(f), f))
-        if forms:
-            body = "|".join(r"\s+".join(re.escape(w) for w in f.split()) for f in forms)
-            self.pattern: re.Pattern[str] | None = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+        spellings: dict[str, str] = {}  # each way of writing a form -> the form
+        for form in self.replacements:
+            for way in (form, *(unicodedata.normalize(n, form) for n in ("NFC", "NFD"))):
+                spellings.setdefault(way, form)
+        ways = sorted(spellings, key=lambda f: (-len(f), f))
+        if ways:
+            body = "|".join(r"\s+".join(re.escape(w) for w in f.split()) for f in ways)
+            # Not inside a word: "Zoe" is not a name in "Zoe" + U+0308 ("Zoë").
+            self.pattern: re.Pattern[str] | None = re.compile(
+                rf"(?<![\w{_MARKS}])(?:{body})(?![\w{_MARKS}])")
         else:
             self.pattern = None
-        self._normal = {" ".join(f.split()): f for f in forms}
+        self._normal = {" ".join(way.split()): form for way, form in spellings.items()}
 
     def matches(self, text: str) -> list[tuple[int, int, str]]:
         if self.pattern is None:

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from qualcode.cli import main
 from qualcode.errors import InputError, ParameterError, ProjectError
 from qualcode.model import Code, Codebook, Coding, Corpus, Document, Segment
 from qualcode.privacy import (
+    _WORD,
     NameList,
     Pseudonymiser,
     _edit,
@@ -414,6 +416,46 @@ def test_possessives_and_all_capital_speaker_labels(tmp_path: Path) -> None:
     proposal = Pseudonymiser(ner=False).propose(path)
     assert proposal.pseudonymise(texts["d"]) == (
         "INTERVIEWER: Hi.\nPerson 1: Person 1' bike and Person 1's coat.\nPerson 1: Ok.")
+
+
+def test_accents_composed_or_decomposed_are_one_name(tmp_path: Path) -> None:
+    decomposed = unicodedata.normalize("NFD", "Zoë")  # "Zoe" + U+0308, as macOS saves it
+    path = tmp_path / "accents.qualcode"
+    texts = {"a": "INTERVIEWER: Hi.\nZoë: I saw Bill.",
+             "b": f"INTERVIEWER: And?\nBill: {decomposed} rang me."}
+    with Project.create(path) as project:
+        project.add_corpus(corpus_of(texts, {}))
+    proposal = Pseudonymiser(ner=False, capitalised=False).propose(path)
+    assert [(n.real, n.pseudonym, n.mentions) for n in proposal.names] == [
+        ("Zoë", "Person 1", 2), ("Bill", "Person 2", 2)]
+    assert proposal.pseudonymise(texts["b"]) == "INTERVIEWER: And?\nPerson 2: Person 1 rang me."
+    listed = Pseudonymiser(ner=False, capitalised=False,
+                           names=NameList({"Zoë": "Chloe"})).propose(path)
+    assert listed.pseudonymise(f"I saw {decomposed}, {decomposed}'s mum.") == (
+        "I saw Chloe, Chloe's mum.")
+    out = tmp_path / "out.qualcode"
+    proposal.apply(out, tmp_path / "key.csv")
+    with Project.open(out) as anonymised:
+        assert all("Zo" not in d.text and "\u0308" not in d.text
+                   for d in anonymised.documents)
+    assert _WORD.findall(f"{decomposed} rang") == [decomposed, "rang"]
+
+
+def test_attributes_named_by_a_word_of_their_key(tmp_path: Path) -> None:
+    path = tmp_path / "attributes.qualcode"
+    texts = {"a": "INTERVIEWER: Hi.\nSarah: We went round."}
+    attributes = {"a": {"participant_name": "Sarah Whitfield", "School name": "Oakview Academy",
+                        "role": "Teacher"}}
+    with Project.create(path) as project:
+        project.add_corpus(corpus_of(texts, attributes))
+    proposal = Pseudonymiser(ner=False, capitalised=False).propose(path)
+    kinds = {n.real: n.type for n in proposal.names}
+    assert kinds["Sarah Whitfield"] == "person" and kinds["Oakview Academy"] == "organisation"
+    out = tmp_path / "out.qualcode"
+    proposal.apply(out, tmp_path / "key.csv")
+    with Project.open(out) as anonymised:
+        assert dict(next(iter(anonymised.documents)).attributes) == {
+            "participant_name": "Person 1", "School name": "Organisation 1", "role": "Teacher"}
 
 
 # -- offsets through edits: a property -----------------------------------------------------
