@@ -337,11 +337,17 @@ def memo(
     *,
     document: str | None = None,
     code: str | None = None,
-    coding: int | None = None,
+    coding: int | Coding | None = None,
     author: str | None = None,
 ) -> int:
-    """Write a memo about a document, a code (an id or name), a coding, or the project;
-    returns its id. ``author`` defaults to ``$QUALCODE_CODER`` when that is set."""
+    """Write a memo about a document, a code (an id or name), a coding (its id, or the
+    :class:`Coding` that :func:`code` returned), or the project; returns its id. ``author``
+    defaults to ``$QUALCODE_CODER`` when that is set."""
+    if isinstance(coding, Coding):
+        if coding.id is None:
+            raise ParameterError("This coding is not stored in a project: code it first "
+                                 "(project.code), then write a memo on what that returns.")
+        coding = coding.id
     if author is None:
         author = os.environ.get(CODER_VARIABLE, "").strip() or None
     code_id = None

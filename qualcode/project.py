@@ -271,11 +271,13 @@ class Project:
 
         return show(self, document, **options)
 
-    def code(self, quote_or_start: str | int, code: str, **options: Any) -> int:
-        """Code a passage by quoting it (located in the text) or by offsets; returns its id.
+    def code(self, quote_or_start: str | int, code: str, **options: Any) -> Coding:
+        """Code a passage by quoting it (located in the text) or by offsets; returns the
+        stored coding (see :func:`qualcode.manual.code`).
 
-        >>> project.code("I know the area so", "geographies_of_notoriety",
-        ...              document="AP03_marcus", coder="anna")      # doctest: +SKIP
+        >>> coding = project.code("I know the area so", "geographies_of_notoriety",
+        ...                       document="AP03_marcus", coder="anna")  # doctest: +SKIP
+        >>> project.memo("Why here?", coding=coding)                       # doctest: +SKIP
         """
         from qualcode.manual import code as code_passage
 

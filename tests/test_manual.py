@@ -7,6 +7,7 @@ from builders import make_corpus
 
 from qualcode.errors import NotFoundError, ParameterError
 from qualcode.manual import CODER_VARIABLE, code, code_quote, code_span, find_quote, memo
+from qualcode.model import Coding
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +134,17 @@ def test_memos(project, monkeypatch):
     memos = project.memos()
     assert [(m.id, m.code_id, m.document_id, m.author) for m in memos] == [
         (first, "tea", None, "alice"), (second, None, "d2", "bob")]
+
+
+def test_a_memo_on_the_coding_that_project_code_returned(project):
+    # project.code returns the stored Coding; a memo takes it as it is (its id was once
+    # needed, and the Coding itself failed deep inside SQLite).
+    coding = project.code("he was ABSENT all week", "Attendance", coder="alice")
+    assert project.coding(coding.id) == coding
+    memo_id = project.memo("Absent: what the school counts.", coding=coding, author="alice")
+    assert [(m.id, m.coding_id) for m in project.memos()] == [(memo_id, coding.id)]
+    with pytest.raises(ParameterError, match="not stored in a project"):
+        project.memo("Loose.", coding=Coding("d1", 0, 5, "attendance", "alice"))
 
 
 def test_whole_words_are_preferred(project):
