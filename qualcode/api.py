@@ -125,7 +125,8 @@ def ingest(
 
     ``segment`` is ``turns``, ``paragraphs`` or ``sentences``; ``reader_options`` go to the
     readers (e.g. ``text_column=`` for survey tables). Everything lands in one transaction:
-    if any file fails, the project is left exactly as it was.
+    if any file fails, the project is left exactly as it was. A document already in the
+    project with other text is an error unless ``replace=True`` and it has no codings.
 
     ``progress``: True (the default) shows a bar where a person is watching (a notebook or
     a terminal; see :mod:`qualcode.engine.progress`), False or None nothing. A callable is

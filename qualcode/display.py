@@ -928,8 +928,12 @@ def codebook_text(codebook: Codebook, *, width: int = 100) -> str:
 
 
 # -- projects ------------------------------------------------------------------------------------
-def project_html(project: Project, *, style: bool = True) -> str:
-    """A project's summary: counts, codings by coder and status, and its documents."""
+def project_html(project: Project, *, max_rows: int | None = 50, style: bool = True) -> str:
+    """A project's summary: counts, codings by coder and status, and its documents (at most
+    ``max_rows`` of them, None: all; ``project.documents.to_frame()`` lists every one)."""
+    if max_rows is not None and max_rows < 0:
+        raise parameter_error("max_rows", "project_html()", "a whole number >= 0 or None",
+                              max_rows)
     info = project.info()
     frame = project.documents.to_frame()
     per_doc = Counter(c.document_id for c in project.codings())
@@ -954,10 +958,15 @@ def project_html(project: Project, *, style: bool = True) -> str:
         out.append('<table class="qc-table"><thead><tr>'
                    + "".join(f"<th>{_e(c)}</th>" for c in columns)
                    + "<th>codings</th></tr></thead><tbody>")
-        for row in frame.to_dict("records"):
+        shown = frame if max_rows is None else frame.head(max_rows)
+        for row in shown.to_dict("records"):
             cells = "".join(f"<td>{_e(_cell(row[c]))}</td>" for c in columns)
             out.append(f"<tr>{cells}<td>{per_doc.get(row['document'], 0)}</td></tr>")
         out.append("</tbody></table>")
+        if len(shown) < len(frame):
+            hidden = _n(len(frame) - len(shown), "more document")
+            out.append(f'<div class="qc-more">… and {hidden} (project.documents.to_frame() '
+                       "lists them all)</div>")
     out.append("</div>")
     return "".join(out)
 
@@ -1091,7 +1100,9 @@ def show(
     its codings (of ``coder``, with ``status``, of ``code``: a code or theme id, whose
     codes are included); ``show(project)`` the project's summary.
 
-    ``kind`` picks the segments that mark speaker turns (the project's unit by default).
+    ``kind`` picks the segments that mark speaker turns (the project's unit by default);
+    ``colors`` is ``"codebook"``, ``"distinct"`` or a mapping {code id: "#rrggbb"} (see
+    :func:`code_colors`); ``tags`` labels each coding by ``"name"``, ``"id"`` or not (None).
     """
     if document is None:
         return ProjectView(project)

@@ -7,9 +7,9 @@ left out. A quote that is not there, or is there more than once, is an error tha
 where it was looked for or lists every place it occurs, so the next call can name one.
 
 >>> from qualcode.manual import code, memo                         # doctest: +SKIP
->>> code(project, "I know the area so I go in the morning", "geographies_of_notoriety",
-...      document="AP01_sarah", coder="alice")                      # doctest: +SKIP
->>> code(project, 1200, "intuition", document="AP01_sarah", end=1264, coder="alice")
+>>> code(project, "I'd go in the morning and not after four", "geographies_of_notoriety",
+...      document="AP03_marcus", coder="alice")                     # doctest: +SKIP
+>>> code(project, 7159, "intuition", document="AP03_marcus", end=7248, coder="alice")
 ...                                                                 # doctest: +SKIP
 >>> memo(project, "Compare with Emma's account.", code="intuition", author="alice")
 ...                                                                 # doctest: +SKIP
@@ -309,6 +309,7 @@ def code(
     """Code a passage given by its words (``quote_or_start`` a string) or by its offsets
     (``quote_or_start`` the start, with ``end=`` and ``document=``). What
     ``Project.code`` does; see :func:`code_quote` and :func:`code_span`."""
+    coder = person(coder, "code()")  # named here, so a missing coder names the call made
     if isinstance(quote_or_start, str):
         if end is not None:
             raise ParameterError(

@@ -15,7 +15,7 @@ separate CSV file to keep apart from it. Codings stay on their words: their offs
 mapped through every replacement, and a name inside a coded passage is replaced inside it.
 
 >>> import qualcode as qc                                                 # doctest: +SKIP
->>> result = qc.anonymise("study.qualcode", names="names.txt")            # review
+>>> result = qc.anonymise("study.qualcode", names="names.txt")  # review  # doctest: +SKIP
 >>> result.proposal.to_frame()         # every replacement, with context  # doctest: +SKIP
 >>> qc.anonymise("study.qualcode", names="names.txt", apply=True)         # doctest: +SKIP
 
@@ -457,7 +457,8 @@ class Pseudonymiser:
     ``capitalised=True`` (the default) also proposes capitalised words that general English
     writes capitalised (``Connor``, ``Kowalski``; from spaCy's word frequencies in
     spacy-lookups-data) and capitalised phrases ending in a street or organisation word
-    (``Tanner Row``, ``Moorside Surgery``), which a small recogniser misses.
+    (``Tanner Row``, ``Moorside Surgery``), which a small recogniser misses. ``context``:
+    characters of text shown on each side of a replacement in the proposal.
 
     >>> proposal = Pseudonymiser(names="names.txt").propose(project)   # doctest: +SKIP
     >>> proposal.apply("study.anonymised.qualcode", "study.key.csv")    # doctest: +SKIP

@@ -275,7 +275,7 @@ class Project:
         """Code a passage by quoting it (located in the text) or by offsets; returns the
         stored coding (see :func:`qualcode.manual.code`).
 
-        >>> coding = project.code("I know the area so", "geographies_of_notoriety",
+        >>> coding = project.code("I know the faces", "geographies_of_notoriety",
         ...                       document="AP03_marcus", coder="anna")  # doctest: +SKIP
         >>> project.memo("Why here?", coding=coding)                       # doctest: +SKIP
         """

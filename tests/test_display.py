@@ -24,6 +24,7 @@ from qualcode.display import (
     document_text,
     legend_html,
     page,
+    project_html,
     review_card_html,
     show,
 )
@@ -366,3 +367,14 @@ def test_many_overlapping_codings_render_quickly():
     markup = document_html(doc, codings, colors="distinct")
     assert time.perf_counter() - started < 5
     assert text_block(markup) == text
+
+
+def test_project_summary_lists_at_most_max_rows_documents(project):
+    project.add_corpus(make_corpus({f"extra{i:02d}": f"Ann: Answer {i}." for i in range(60)}))
+    markup = show(project)._repr_html_()  # 62 documents
+    assert markup.count('<td>extra') == 50 - 2 and "extra48" not in markup
+    assert "… and 12 more documents (project.documents.to_frame() lists them all)" in markup
+    everything = project_html(project, max_rows=None)
+    assert everything.count("<td>extra") == 60 and "more document" not in everything
+    with pytest.raises(ParameterError, match="'max_rows' parameter of project_html"):
+        project_html(project, max_rows=-1)

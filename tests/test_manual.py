@@ -153,3 +153,34 @@ def test_whole_words_are_preferred(project):
     assert [(h.start, h.end) for h in hits] == [(30, 33)]  # not in "theme" or "them"
     inside = find_quote(project, "hem", document="d4")
     assert [(h.start, h.end) for h in inside] == [(11, 14), (20, 23)]  # none whole: all
+
+
+def test_docstring_examples_run_on_the_bundled_study(tmp_path):
+    """The examples in the module docstring and Project.code quote words of the study."""
+    import doctest
+
+    from conftest import BUNDLED, BUNDLED_CODEBOOK
+
+    from qualcode import manual
+    from qualcode.api import ingest, init
+    from qualcode.project import Project
+
+    project = init(tmp_path / "study.qualcode", codebook=BUNDLED_CODEBOOK)
+    ingest(project, BUNDLED / "transcripts" / "AP03_marcus.txt", progress=False)
+    for docstring in (manual.__doc__, Project.code.__doc__):
+        namespace = {"project": project}
+        for example in doctest.DocTestParser().get_examples(docstring):
+            exec(example.source, namespace)  # raises if a quote is not in the study
+    assert {project.text_of(c) for c in project.codings(coder="alice")} == {
+        "I'd go in the morning and not after four",
+        "And something just didn't feel right. I can't tell you what it was. The hairs on "
+        "my neck.",
+    }
+    project.close()
+
+
+def test_a_missing_coder_names_the_function_called(project):
+    with pytest.raises(ParameterError, match=r"^code\(\) needs to know who is coding"):
+        code(project, "he was absent", "attendance")
+    with pytest.raises(ParameterError, match=r"^code\(\) needs to know who is coding"):
+        project.code("he was absent", "attendance")

@@ -577,3 +577,14 @@ def test_punctuation_inside_an_entity_separates_names(tmp_path: Path) -> None:
     proposal = Pseudonymiser(ner=ner, capitalised=False).propose(path)
     assert {n.real for n in proposal.names} == {"Anna", "Ruby"}
     assert proposal.pseudonymise(text).endswith("Dad, Person 2, was at work. Dad came home later.")
+
+
+def test_module_docstring_examples_are_marked_to_skip():
+    # Its examples need a project on disk; unmarked, doctest runs them and fails.
+    import doctest
+
+    from qualcode import privacy
+
+    finder = doctest.DocTestFinder(recurse=False)
+    results = doctest.DocTestRunner(verbose=False).run(finder.find(privacy)[0], out=lambda _: None)
+    assert results.failed == 0

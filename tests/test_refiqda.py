@@ -849,3 +849,14 @@ def test_cli_reports_what_was_not_imported(shared_data: Path, tmp_path: Path, ca
                         str(tmp_path / "a.qualcode"))
     assert code == 0 and "14 codes" in text and "Mabel.txt" in text and "1 graph" in text
 
+
+
+def test_module_docstring_examples_are_marked_to_skip():
+    # Its examples need files a reader has not got; unmarked, doctest runs them and fails.
+    import doctest
+
+    from qualcode.export import refiqda
+
+    finder = doctest.DocTestFinder(recurse=False)
+    results = doctest.DocTestRunner(verbose=False).run(finder.find(refiqda)[0], out=lambda _: None)
+    assert results.failed == 0

@@ -631,7 +631,10 @@ def agreement(
     (what it proposed, before anyone reviewed it); ``statuses`` overrides that, for all
     coders or per coder (``{"alice": ["accepted"]}``). ``unit`` is the segment kind (the
     project's default unit when None); ``documents`` ids or glob patterns (all when None);
-    ``level`` ``"code"`` or ``"theme"``. Returns an :class:`AgreementResult`.
+    ``level`` ``"code"`` or ``"theme"``; ``codes`` the code (or theme) ids to report
+    (default: the codebook's, plus any other code used). ``uncoded_documents``:
+    ``"missing"`` (default) counts a coder's segments in documents they did not code as not
+    coded; ``"absent"`` as coded with no code. Returns an :class:`AgreementResult`.
 
     >>> agreement(project, ["alice", "semantic"], level="theme").summary()  # doctest: +SKIP
     """

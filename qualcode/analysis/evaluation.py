@@ -310,7 +310,8 @@ def evaluate(
     comma-separated string (``"P[1-8]_*"``); they must not overlap. ``coder``: a coder
     name (``supervised``, ``semantic``, ``rules``, ``auto``) made with ``params``, or a
     coder object. ``unit``: the segment kind (the project's default when None).
-    ``level``: ``"code"`` or ``"theme"``. Nothing is written to the project (cached
+    ``level``: ``"code"`` or ``"theme"``. ``codes``: the code (or theme) ids to score
+    (default: the codebook's codes, or themes). Nothing is written to the project (cached
     embeddings aside). Returns an :class:`EvaluationResult`.
     """
     from qualcode.coders import get_coder

@@ -324,13 +324,14 @@ def saturation(
     codings), a CSV/XLSX path or DataFrame (long: ``document``, ``code`` [, ``date``,
     ``theme``, ``status``, ``coder``]; wide: a document column and one count or 0/1
     column per code [, ``date``]; ``values="binary"`` insists on 0/1), or a mapping
-    {document: codes}. ``cases`` adds dates from a cases table.
+    {document: codes}. ``cases`` adds dates from a cases table; ``code_themes`` (a
+    Codebook or a mapping {code: theme}) gives a table's codes their themes.
 
     ``order``: "date", "given", a file with one document id per line, or a sequence of
     ids (default: dates when there are any, else as given). ``base``/``run``/``threshold``:
     Guest et al. (2020); ``initial``/``criterion``: Francis et al. (2010); ``batch``: Guest
     et al. (2006); ``target``: saturation index for the fitted curve (Lowe et al. 2018),
-    fitted to the ``"observed"`` curve or the permutation ``"mean"``; ``permutations``
+    fitted (``fit_to``) to the ``"observed"`` curve or the permutation ``"mean"``; ``permutations``
     random orderings from ``seed`` (None draws one and records it); ``min_interviews``:
     count only codes present in at least that many interviews; ``confidence``: of the
     Chao2 interval.

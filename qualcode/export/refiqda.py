@@ -1,11 +1,13 @@
 """Exchange with NVivo, ATLAS.ti, MAXQDA and QualCoder: REFI-QDA projects and codebooks.
 
->>> import qualcode as qc                                                  # doctest: +SKIP
->>> qc.export_qdpx("study.qualcode", "study.qdpx")            # project -> .qdpx
->>> qc.export_qdc("study.qualcode", "codebook.qdc")           # codebook -> .qdc
->>> qc.import_qdpx("nvivo.qdpx", "study.qualcode")            # creates the project if needed
->>> qc.read_qdpx("nvivo.qdpx").codings[:3]                    # read only, store nothing
+>>> import qualcode as qc                                     # doctest: +SKIP
+>>> qc.export_qdpx("study.qualcode", "study.qdpx")           # project -> .qdpx  # doctest: +SKIP
+>>> qc.export_qdc("study.qualcode", "codebook.qdc")          # codebook -> .qdc  # doctest: +SKIP
+>>> qc.import_qdpx("nvivo.qdpx", "study.qualcode")  # creates the project if needed
+...                                                          # doctest: +SKIP
+>>> qc.read_qdpx("nvivo.qdpx").codings[:3]         # read only, store nothing  # doctest: +SKIP
 >>> qc.write_qdpx("x.qdpx", documents=docs, codebook=book, codings=codings)  # no project
+...                                                          # doctest: +SKIP
 
 Writing (strict)
 ----------------
