@@ -125,10 +125,10 @@ def test_undefined_figures_are_none_and_left_out_of_the_macro_means(study: Proje
 
 
 def test_summary_says_over_how_many_codes_each_macro_mean_was_taken(study: Project) -> None:
-    # "pets" is used by neither side: every figure of it is undefined, so each macro mean
+    # "home" is used by neither side: every figure of it is undefined, so each macro mean
     # is over 3 of the 4 codes, and the summary a reader copies must say so for each.
     result = evaluate(study, "ref", "D1,D2", "D[3-5]", coder=WordCoder(),
-                      codes=["attendance", "illness", "tea", "pets"])
+                      codes=["attendance", "illness", "tea", "home"])
     assert dict(result.macro.codes) == {"precision": 3, "recall": 3, "f1": 3, "kappa": 3}
     macro = next(line for line in str(result).splitlines() if line.startswith("Macro:"))
     assert macro == (
@@ -195,3 +195,10 @@ def test_the_supervised_coder_through_the_coder_contract(study: Project) -> None
     assert result.fit_report is not None and result.seconds["fit"] > 0
     # Identical turns in every document: a learner that learned anything gets them right.
     assert result.macro.kappa is not None and result.macro.kappa > 0.5
+
+
+def test_a_code_in_neither_the_codebook_nor_the_codings_is_an_error(study: Project) -> None:
+    # As agreement() does: a typo must not score as a code nobody used.
+    with pytest.raises(NotFoundError, match="No code 'pets' in the codebook or the codings"):
+        evaluate(study, "ref", "D1,D2", "D[3-5]", coder=WordCoder(),
+                 codes=["attendance", "pets"])

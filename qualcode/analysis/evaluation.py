@@ -264,6 +264,12 @@ def score_predictions(
             guess_sets[i].update(label_of(c) for c in labels)
     if codes is not None:
         labels = list(dict.fromkeys(label_of(c) for c in codes))
+        if codebook is not None:  # a typo would score as a code nobody used: say so
+            used = set().union(*truth_sets, *guess_sets)
+            missing = [c for c in labels if c not in codebook and c not in used]
+            if missing:
+                raise NotFoundError(f"No {level} {', '.join(map(repr, missing))} in the "
+                                    "codebook or the codings.")
     elif codebook is not None:
         labels = [c.id for c in (codebook.themes if level == "theme" else codebook.leaves())]
     else:
