@@ -944,8 +944,9 @@ def codings_frame(
     """The project's codings as a table: document, start, end, speaker, code, theme,
     confidence, status, coder, method, text (one row per coding, in document order).
 
-    ``speaker`` is the speaker of the segment where the coding starts. The table can be
-    read back with :func:`import_codings`.
+    ``speaker`` is the speaker of the segment where the coding starts (or, for a coding
+    that starts between segments, on a speaker label say, of the first segment it
+    reaches). The table can be read back with :func:`import_codings`.
     """
     import bisect
 
@@ -953,20 +954,27 @@ def codings_frame(
 
     codings = project.codings(document=document, code=code, coder=coder, status=status)
     frame = codings.to_frame()
-    speakers: dict[str, tuple[list[int], list[str | None]]] = {}
+    speakers: dict[str, tuple[list[int], list[int], list[str | None]]] = {}
     for segment in project.segments(document=sorted({c.document_id for c in codings})
                                     or None):
-        starts, names = speakers.setdefault(segment.document_id, ([], []))
+        starts, ends, names = speakers.setdefault(segment.document_id, ([], [], []))
         starts.append(segment.start)
+        ends.append(segment.end)
         names.append(segment.speaker)
 
-    def speaker_at(document_id: str, offset: int) -> str | None:
-        starts, names = speakers.get(document_id, ([], []))
-        i = bisect.bisect_right(starts, offset) - 1
-        return names[i] if i >= 0 else None
+    def speaker_at(document_id: str, start: int, end: int) -> str | None:
+        starts, ends, names = speakers.get(document_id, ([], [], []))
+        i = bisect.bisect_right(starts, start) - 1
+        if i >= 0 and ends[i] > start:
+            return names[i]
+        # Not inside a segment (e.g. on "MODERATOR:" before the turn): the previous
+        # turn's speaker would be the wrong person; take the turn the coding runs into.
+        if i + 1 < len(starts) and starts[i + 1] < end:
+            return names[i + 1]
+        return None
 
-    frame["speaker"] = [speaker_at(d, s) for d, s in zip(frame["document"], frame["start"],
-                                                          strict=True)]
+    frame["speaker"] = [speaker_at(d, s, e) for d, s, e in zip(
+        frame["document"], frame["start"], frame["end"], strict=True)]
     order = {doc_id: i for i, doc_id in enumerate(project.documents.ids)}
     frame = frame.assign(_order=frame["document"].map(order)).sort_values(
         ["_order", "start", "end", "code", "coder"], kind="stable")

@@ -316,6 +316,21 @@ def test_export_then_import_gives_back_the_same_codings(project: Project, tmp_pa
     assert records[1]["confidence"] == 0.5 and records[0]["confidence"] is None
 
 
+def test_a_coding_that_starts_on_a_speaker_label_is_that_speakers(tmp_path: Path) -> None:
+    # The label "Ben: " lies outside every segment: the previous turn is Mia's.
+    text = "Mia: We knocked twice.\nBen: Nobody came to the door."
+    with Project.create(tmp_path / "labels.qualcode", codebook=CODEBOOK) as project:
+        project.add_corpus(make_corpus({"d1": text}))
+        start = text.index("Ben: ")
+        project.add_codings([
+            Coding("d1", start, len(text), "doorstep_wait", "alice"),
+            Coding("d1", 0, 4, "other_door", "alice"),  # "Mia:" alone meets no segment
+        ])
+        frame = codings_frame(project)
+    assert list(frame["text"]) == ["Mia:", "Ben: Nobody came to the door."]
+    assert pd.isna(frame["speaker"][0]) and frame["speaker"][1] == "Ben"
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 40),
                           st.sampled_from(["sensory", "other_door", "doorstep_wait"])),

@@ -221,6 +221,22 @@ def test_quotes_that_stop_or_start_mid_sentence_are_marked(study: Path) -> None:
     assert "We went round on Monday" in quotes(excerpts(study, status="all", ellipses=False))
 
 
+@pytest.mark.parametrize("sentence", [
+    "هل أنت من الخدمات الاجتماعية؟",  # Arabic question mark
+    "کیا آپ سماجی کارکن ہیں۔",  # Urdu full stop
+    "それは本当ですか。",
+])
+def test_a_complete_sentence_in_another_script_is_not_marked_as_cut(
+        sentence: str, tmp_path: Path) -> None:
+    from builders import make_corpus
+
+    text = f"Amira: {sentence}"
+    with Project.create(tmp_path / "rtl.qualcode") as project:
+        project.add_corpus(make_corpus({"a": text}))
+        project.add_codings([Coding("a", 7, len(text), "asked", coder="ann")])
+        assert quotes(excerpts(project)) == [sentence]
+
+
 @given(st.text(alphabet=st.sampled_from("ab cd,;\n"), min_size=0, max_size=200),
        st.integers(min_value=20, max_value=120))
 def test_trim_end_keeps_a_word_boundary_prefix(text: str, limit: int) -> None:
@@ -253,6 +269,22 @@ def test_markdown_headings_counts_and_escaping(study: Path) -> None:
     assert "attendance\\_rates {really} 😀" in text
     assert "> — Anna, Oakview" in text
     assert "> \\=1+2 was written" in text  # not a heading underline or list item
+
+
+def test_indented_lines_of_a_markdown_quote_are_not_code_blocks(tmp_path: Path) -> None:
+    from qualcode.model import Corpus, Segment
+
+    # Transcripts from word processors often indent lines with tabs or spaces.
+    text = "Ann: Okay, so not working.\n\n    \tMODERATOR: No problem.\n\t\tAh okay."
+    document = Document("a", text)
+    with Project.create(tmp_path / "tabs.qualcode") as project:
+        project.add_corpus(Corpus((document,), (Segment.of(document, 5, len(text), index=0,
+                                                           speaker="Ann"),)))
+        project.add_codings([Coding("a", 5, len(text), "stuck", coder="ann")])
+        markdown = excerpts(project).to_markdown()
+    quote = [line for line in markdown.splitlines() if line.startswith(">")]
+    assert quote[:4] == ["> Okay, so not working.", ">", "> MODERATOR: No problem.",
+                         "> Ah okay."]
 
 
 def test_html_is_escaped_standalone_and_coloured(study: Path, tmp_path: Path) -> None:

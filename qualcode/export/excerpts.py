@@ -666,7 +666,8 @@ def _drop_repeated_parts(text: str) -> str:
 
 
 # -- context and trimming ---------------------------------------------------------------------
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+# Sentence ends of Latin, Arabic (؟ ۔) and CJK (。！？) script.
+_SENTENCE_END = re.compile(r"[.!?…؟۔。！？]+[\"'”’)\]]*(?=\s)")
 
 
 def _context_bounds(text: str, turns: SpanIndex | None, start: int, end: int) -> tuple[int, int]:
@@ -719,7 +720,7 @@ def _character_context(text: str, low: int, high: int, start: int, end: int,
     return before, after
 
 
-_COMPLETE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_COMPLETE_END = re.compile(r"[.!?…؟۔。！？][\"'”’)\]]*$")
 
 
 def _mark_partial(quote: str, text: str, low: int, start: int, end: int, *,
@@ -802,7 +803,8 @@ def _markdown(result: ExcerptSet) -> str:
                 for i, paragraph in enumerate(paragraphs):
                     if i:
                         lines.append(">")
-                    lines += [f"> {line}" for line in paragraph.split("\n")]
+                    # Indentation (tabs in transcripts) would make a code block in Markdown.
+                    lines += [f"> {line.lstrip()}" for line in paragraph.split("\n")]
                 if excerpt.attribution:
                     lines += [">", f"> — {_md(excerpt.attribution)}"]
     return "\n".join(lines) + "\n"
