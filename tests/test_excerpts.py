@@ -482,3 +482,20 @@ def test_written_files_get_the_usual_permissions(study: Path, tmp_path: Path) ->
     os.umask(umask)
     path = export_excerpts(study, tmp_path / "q.md")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not a private temporary file
+
+
+def test_a_notebook_cell_shows_the_first_excerpts_and_says_where_the_rest_are(
+        study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qualcode.export.excerpts as module
+
+    result = excerpts(study)
+    assert len(result.excerpts) > 2
+    whole = result._repr_html_()
+    assert whole.count("<blockquote>") == len(result.excerpts) and "are shown here" not in whole
+    monkeypatch.setattr(module, "_NOTEBOOK_EXCERPTS", 2)
+    cut = result._repr_html_()
+    shown = cut.count("<blockquote>")
+    assert 2 <= shown < len(result.excerpts)  # whole codes: the cap is reached in one
+    assert (f"The first {shown} of {len(result.excerpts)} excerpts are shown here (whole "
+            "codes); write() or to_frame() gives them all.") in cut
+    assert "are shown here" not in result.to_html()

@@ -245,7 +245,8 @@ class ExcerptSet:
         return _html(self, standalone=standalone)
 
     def _repr_html_(self) -> str:
-        return _html(self, standalone=False)
+        # A notebook cell shows the counts and the first excerpts; write() gives them all.
+        return _html(self, standalone=False, limit=_NOTEBOOK_EXCERPTS)
 
     def to_latex(self, *, unicode: bool = False) -> str:
         """A LaTeX fragment to ``\\input``: ``\\subsection*`` per theme, ``\\subsubsection*``
@@ -836,7 +837,10 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _html_body(result: ExcerptSet) -> str:
+_NOTEBOOK_EXCERPTS = 60  # excerpts a notebook cell shows
+
+
+def _html_body(result: ExcerptSet, limit: int | None = None) -> str:
     out = ['<div class="qc-excerpts">', f"<h1>Coded excerpts: {_esc(result.title)}</h1>",
            '<ul class="meta">']
     out += [f"<li><strong>{_esc(label)}:</strong> {_esc(value)}</li>"
@@ -847,14 +851,20 @@ def _html_body(result: ExcerptSet) -> str:
             f'<td class="n">{c.excerpts}</td><td class="n">{c.interviews}</td>'
             f'<td class="n">{c.shown}</td></tr>' for c in result.counts]
     out += ["</tbody>", "</table>"]
+    shown = 0
     for theme, theme_name, codes in result.groups():
+        if limit is not None and shown >= limit:
+            break
         colour = result.colours.get(theme)  # validated #rrggbb: safe inside a style
         style = f' style="--theme: {colour}"' if colour else ""
         out += [f'<section class="theme"{style}>', f"<h2>{_esc(theme_name)}</h2>"]
         for count, items in codes:
+            if limit is not None and shown >= limit:
+                break
             out += ['<section class="code">', f"<h3>{_esc(count.name)}</h3>",
                     f'<p class="counts">{_esc(_count_phrase(count))}.</p>']
             for excerpt in items:
+                shown += 1
                 paragraphs = [p for p in re.split(r"\n\s*\n", excerpt.quote) if p.strip()]
                 rendered = [_esc(p).replace("\n", "<br>") for p in paragraphs] or [""]
                 if excerpt.before:
@@ -870,12 +880,16 @@ def _html_body(result: ExcerptSet) -> str:
                 out.append("</blockquote>")
             out.append("</section>")
         out.append("</section>")
+    if limit is not None and shown < len(result.excerpts):  # say where the rest are
+        out.append(f'<p class="counts">The first {shown:,} of {len(result.excerpts):,} '
+                   "excerpts are shown here (whole codes); write() or to_frame() gives them "
+                   "all.</p>")
     out.append("</div>")
     return "\n".join(out)
 
 
-def _html(result: ExcerptSet, *, standalone: bool) -> str:
-    body = _html_body(result)
+def _html(result: ExcerptSet, *, standalone: bool, limit: int | None = None) -> str:
+    body = _html_body(result, limit)
     if not standalone:
         return f"<style>{_CSS}</style>\n{body}"
     return (
