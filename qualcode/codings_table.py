@@ -81,6 +81,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "end": ("end", "end offset", "stop", "end position", "endposition"),
     "coder": ("coder", "user", "author", "coded by", "annotator", "rater"),
     "memo": ("memo", "comment", "note", "notes"),
+    "status": ("status",),  # as qualcode's own export writes it
 }
 
 # -- tolerant text matching ---------------------------------------------------------------
@@ -552,12 +553,13 @@ class ImportReport:
     what became of each row. ``located`` counts rows placed in a text (ambiguous rows
     included), ``ambiguous`` those placed at one of several occurrences, ``unmatched``
     those not imported. ``stored`` is how many codings were new to the project (None when
-    the table was only read); ``created_codes`` the codes added to the codebook.
+    the table was only read); ``created_codes`` the codes added to the codebook; ``status``
+    the status given for every row (None: each row's own, else accepted).
     """
 
     source: str
     coder: str | None
-    status: str
+    status: str | None
     outcomes: tuple[RowOutcome, ...]
     codings: tuple[Coding, ...] = field(repr=False)
     columns: dict[str, str] = field(default_factory=dict)
@@ -705,7 +707,7 @@ def read_codings_table(
     codebook: Codebook | None = None,
     *,
     coder: str | None = None,
-    status: str = "accepted",
+    status: str | None = None,
     create_codes: bool = False,
 ) -> ImportReport:
     """Locate every row of a codings table in ``documents``; store nothing.
@@ -716,11 +718,13 @@ def read_codings_table(
     (the project's when ``documents`` is a project and no codebook is given); unknown codes
     are unmatched rows unless ``create_codes=True``, which makes a code for each (its id the
     slug of its name, listed in ``created_codes``). ``coder`` names whose codings these are;
-    without it the table needs a coder column.
+    without it the table needs a coder column. ``status`` is the status every row gets;
+    without it a row takes its status column's (as :func:`export_codings` writes it), else
+    ``accepted``.
     """
     from qualcode.project import Project
 
-    if status not in CODING_STATUSES:
+    if status is not None and status not in CODING_STATUSES:
         raise parameter_error("status", "import_codings()",
                               f"one of {', '.join(CODING_STATUSES)}", status)
     if coder is not None and (not isinstance(coder, str) or not coder.strip()):
@@ -745,7 +749,7 @@ def read_codings_table(
 
 class _Reader:
     def __init__(self, documents: list[Document], codebook: Codebook | None, coder: str | None,
-                 status: str, create_codes: bool) -> None:
+                 status: str | None, create_codes: bool) -> None:
         self.documents = _DocumentIndex(documents)
         self.codes = _CodeIndex(codebook)
         self.codebook = codebook
@@ -800,6 +804,11 @@ class _Reader:
         coder = self.coder or v.get("coder", "")
         if not coder:
             return fail("no coder", "the coder cell is empty")
+        # A table exported with machine suggestions must not come back as a person's codings.
+        status = self.status or v.get("status", "").lower() or "accepted"
+        if status not in CODING_STATUSES:
+            return fail("bad status", f"the status {v.get('status')!r} is not one of "
+                        f"{', '.join(CODING_STATUSES)}")
         if not document:
             return fail("unknown document", "the document cell is empty")
         document_id, why = self.documents.match(document)
@@ -814,10 +823,10 @@ class _Reader:
         spans, how, note = self.spans(document_id, v)
         if not spans:
             return fail(how, note, document_id=document_id, code_id=code_id)
-        start, end, status, reason = self.choose(document_id, code_id, coder, spans, row, how)
+        start, end, found, reason = self.choose(document_id, code_id, coder, spans, row, how)
         if note:
             reason = f"{note}; {reason}" if reason else note
-        outcome = replace(base, status=status, start=start, end=end, match=how, reason=reason,
+        outcome = replace(base, status=found, start=start, end=end, match=how, reason=reason,
                           # offsets set aside for the text: listed with the problems
                           problem="bad offsets" if note else "")
         key = (document_id, start, end, code_id, coder)
@@ -829,7 +838,7 @@ class _Reader:
         self.taken[key] = outcome
         self.previous[(document_id, coder)] = (start, row.row)
         return outcome, Coding(document_id, start, end, code_id, coder=coder, method="import",
-                               status=self.status, memo=v.get("memo", ""))
+                               status=status, memo=v.get("memo", ""))
 
     def spans(self, document_id: str, v: dict[str, str]
               ) -> tuple[list[tuple[int, int]], str, str]:
@@ -906,16 +915,17 @@ def import_codings(
     table: str | PathLike[str] | pd.DataFrame,
     coder: str | None = None,
     *,
-    status: str = "accepted",
+    status: str | None = None,
     create_codes: bool = False,
 ) -> ImportReport:
     """Read a codings table, locate each row in the project's documents, store the codings.
 
     ``coder`` is whose codings they are (a person's name; without it the table's coder
-    column); they are stored with method ``import`` and ``status`` (``accepted`` unless
-    you say otherwise). ``create_codes=True`` first adds the table's unknown codes to the
-    codebook (a new version) instead of reporting their rows as unmatched. Codings already
-    in the project are not stored twice. Returns the :class:`ImportReport`.
+    column); they are stored with method ``import`` and ``status`` (without it, each row's
+    status column, as :func:`export_codings` writes it, else ``accepted``).
+    ``create_codes=True`` first adds the table's unknown codes to the codebook (a new
+    version) instead of reporting their rows as unmatched. Codings already in the project
+    are not stored twice. Returns the :class:`ImportReport`.
 
     >>> report = import_codings(project, "codings.csv", coder="alice")  # doctest: +SKIP
     >>> report.located, report.rows, report.stored                      # doctest: +SKIP

@@ -310,10 +310,25 @@ def test_export_then_import_gives_back_the_same_codings(project: Project, tmp_pa
         copy.add_corpus(make_corpus({"d1": TEXT.strip(), "d2": "Ben: Nothing to report."}))
         report = import_codings(copy, path)
         assert report.located == 3 and all(o.match == "offsets" for o in report.outcomes)
-        assert {(*c.key, c.coder) for c in copy.codings()} == {
-            (*c.key, c.coder) for c in codings}
+        # bob's suggestion comes back a suggestion, not a person's accepted coding
+        assert {(*c.key, c.coder, c.status) for c in copy.codings()} == {
+            (*c.key, c.coder, c.status) for c in codings}
     records = json.loads(export_codings(project, format="json"))
     assert records[1]["confidence"] == 0.5 and records[0]["confidence"] is None
+
+
+def test_a_status_given_overrides_the_column_and_a_bad_one_is_reported(
+        project: Project) -> None:
+    rows = table(("d1", "sensory", "spotless", "suggested"),
+                 ("d1", "doorstep_wait", "We knocked", "maybe"),
+                 ("d2", "other_door", "Nothing to report", ""),
+                 columns=("document", "code", "text", "status"))
+    report = read_codings_table(rows, project, coder="alice")
+    assert [c.status for c in report.codings] == ["suggested", "accepted"]
+    assert [(o.row, o.problem) for o in report.problems()] == [(1, "bad status")]
+    assert "'maybe' is not one of suggested, accepted, rejected" in report.problems()[0].reason
+    given = read_codings_table(rows, project, coder="alice", status="rejected")
+    assert [c.status for c in given.codings] == ["rejected"] * 3
 
 
 def test_a_coding_that_starts_on_a_speaker_label_is_that_speakers(tmp_path: Path) -> None:

@@ -52,8 +52,9 @@ def import_codings_command(
              "code, and start/end or the excerpt text.")],
     coder: Annotated[str | None, typer.Option(
         help="Whose codings these are (default: the table's coder column).")] = None,
-    status: Annotated[Status, typer.Option(help="Status to store them with.")] = (
-        Status.accepted),
+    status: Annotated[Status | None, typer.Option(
+        help="Status to store them with (default: the table's status column, as `qualcode "
+             "export codings` writes it, else accepted).")] = None,
     create_codes: Annotated[bool, typer.Option(
         "--create-codes", help="Add codes the codebook lacks instead of reporting them.")
     ] = False,
@@ -69,7 +70,8 @@ def import_codings_command(
     if report is not None:  # before importing: a bad --report must not leave half the work
         check_targets([report], overwrite=True, where="--report")
     with api.open_project(project) as opened:
-        result = import_codings(opened, table, coder, status=status.value,
+        result = import_codings(opened, table, coder,
+                                status=None if status is None else status.value,
                                 create_codes=create_codes)
     if report is not None:
         result.to_frame().to_csv(report, index=False)
