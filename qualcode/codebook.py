@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from qualcode.errors import CodebookError
-from qualcode.model import Code, Codebook, validate_codes
+from qualcode.model import Code, Codebook, code_problems
 
 __all__ = [
     "CodebookDiff",
@@ -207,6 +207,12 @@ class _YamlReader:
 
         if isinstance(node, yaml.ScalarNode):
             value = self.scalar(node, field_)
+            if field_ == "keywords" and value and "," in value:
+                # `keywords: absent, late` reads as one keyword that never matches
+                self.problem("error", f"'keywords' is one text ({value!r}), not a list; put "
+                             "it in square brackets so that each comma separates a keyword.",
+                             node, field_)
+                return ()
             return (value,) if value else ()
         if not isinstance(node, yaml.SequenceNode):
             self.problem("error", f"'{field_}' must be a list of text.", node, field_)
@@ -378,6 +384,13 @@ def _load_yaml(path: Path) -> tuple[Codebook | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
+        lines = text.split("\n")
+        source_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        indent = len(source_line) - len(source_line.lstrip())
+        if mark is not None and "\t" in source_line[: max(indent, mark.column + 1)]:
+            raise CodebookError("This line holds a tab where YAML allows only spaces (in "
+                                "indentation or after a ':'). Replace the tab with spaces.",
+                                path=path, line=line) from None
         raise CodebookError(f"This is not valid YAML: {exc.problem}. Check indentation and "
                             "quoting near this line.", path=path, line=line) from None
     except yaml.YAMLError as exc:
@@ -455,6 +468,7 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
     extra = {k: pick((k,)) for k in ("include", "exclude", "examples", "keywords", "color")}
     problems: list[Problem] = []
     codes: dict[str, Code] = {}
+    rows: dict[str, int] = {}  # code id -> its row's line, to place problems found later
     themes: dict[str, Code] = {}
     records = [dict(zip(table.header, cells, strict=False)) for cells in table.rows]
     for row_number, row in zip(table.lines, records, strict=True):
@@ -479,6 +493,12 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
             raw = str(row.get(column, "")).strip() if column else ""
             return tuple(x.strip() for x in re.split(r"[|;]", raw) if x.strip())
 
+        keywords = split(extra["keywords"])
+        if any("," in keyword for keyword in keywords):
+            problems.append(Problem("error", f"Keywords are separated by '|' or ';', not "
+                                    f"commas: write {'|'.join(_comma_split(keywords))!r}.",
+                                    str(path), row_number, extra["keywords"], code_id))
+            keywords = ()
         color = str(row.get(extra["color"], "")).strip() if extra["color"] else ""
         if color and not _COLOR.match(color):
             problems.append(Problem("error", f"'color' must be a hex colour like '#1b9e77'. "
@@ -490,7 +510,7 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
                 definition=str(row.get(def_col, "")).strip() if def_col else "",
                 include=str(row.get(extra["include"], "")).strip() if extra["include"] else "",
                 exclude=str(row.get(extra["exclude"], "")).strip() if extra["exclude"] else "",
-                examples=split(extra["examples"]), keywords=split(extra["keywords"]),
+                examples=split(extra["examples"]), keywords=keywords,
                 color=color or None,
             )
         except ValueError as exc:
@@ -500,17 +520,21 @@ def _load_table(path: Path) -> tuple[Codebook | None, list[Problem]]:
             problems.append(Problem("warning", f"Code '{code_id}' has an empty definition.",
                                     str(path), row_number, def_col or "definition", code_id))
         codes[code_id] = code
+        rows[code_id] = row_number
         themes.pop(code_id, None)  # a theme listed as its own row
     all_codes = [*themes.values(), *codes.values()]
     if not all_codes:
         problems.append(Problem("error", "The table holds no codes.", str(path)))
+    for code_id, field_name, message in code_problems(all_codes):  # e.g. parents in a cycle
+        problems.append(Problem("error", message, str(path), rows.get(code_id),
+                                parent_col if field_name == "parent" else field_name, code_id))
     if any(p.severity == "error" for p in problems):
         return None, problems
-    try:
-        validate_codes(all_codes)
-    except CodebookError as exc:
-        return None, [*problems, Problem("error", exc.message, str(path), None, exc.field)]
     return Codebook(path.stem, tuple(all_codes)), problems
+
+
+def _comma_split(items: tuple[str, ...]) -> list[str]:
+    return [x.strip() for item in items for x in item.split(",") if x.strip()]
 
 
 # -- saving -------------------------------------------------------------------------------
@@ -616,13 +640,14 @@ def diff_codebooks(old: Codebook, new: Codebook) -> CodebookDiff:
                 break
     renamed, redefined, moved, other = [], [], [], []
     pairs = [(i, i) for i in old_by_id if i in new_by_id] + id_changed
+    new_id_of = dict(id_changed)  # a parent whose id changed has not moved its children
     for old_id, new_id in pairs:
         a, b = old_by_id[old_id], new_by_id[new_id]
         if a.name != b.name:
             renamed.append((new_id, a.name, b.name))
         if a.definition != b.definition:
             redefined.append(new_id)
-        if a.parent != b.parent:
+        if new_id_of.get(a.parent, a.parent) != b.parent:
             moved.append((new_id, a.parent, b.parent))
         for f in ("include", "exclude", "examples", "keywords", "patterns", "color"):
             if getattr(a, f) != getattr(b, f):

@@ -436,28 +436,45 @@ def _unknown_code_message(code_id: str, known: Iterable[str]) -> str:
 
 def validate_codes(codes: Iterable[Code]) -> None:
     """Unique ids, parents that exist, no cycles. Raises :class:`CodebookError`."""
+    problems = code_problems(codes)
+    if problems:
+        _, field_name, message = problems[0]
+        raise CodebookError(message, field=field_name)
+
+
+def code_problems(codes: Iterable[Code]) -> list[tuple[str, str, str]]:
+    """Every id used twice, parent that does not exist and cycle, as (code id, field,
+    message) in code order: what :func:`validate_codes` raises the first of, for a loader
+    that lists them all with their lines."""
     codes = list(codes)
+    problems: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     for code in codes:
         if code.id in seen:
-            raise CodebookError(
-                f"Code id '{code.id}' is used twice; ids must be unique.", field="id"
-            )
+            problems.append(
+                (code.id, "id", f"Code id '{code.id}' is used twice; ids must be unique."))
         seen.add(code.id)
     parent_of = {c.id: c.parent for c in codes}
+    cycles: set[frozenset[str]] = set()
     for code in codes:
         if code.parent is not None and code.parent not in parent_of:
-            raise CodebookError(
-                f"Code '{code.id}' names parent '{code.parent}', which is not in the codebook.",
-                field="parent",
-            )
+            problems.append((code.id, "parent", f"Code '{code.id}' names parent "
+                             f"'{code.parent}', which is not in the codebook; add it or fix the "
+                             "parent."))
+            continue
         chain, node = [code.id], code.parent
-        while node is not None:
+        while node is not None and node in parent_of:
             if node in chain:
-                cycle = " -> ".join([*chain[chain.index(node):], node])
-                raise CodebookError(f"Codes form a cycle: {cycle}.", field="parent")
+                members = chain[chain.index(node):]
+                if frozenset(members) not in cycles:  # one problem per cycle, not per member
+                    cycles.add(frozenset(members))
+                    cycle = " -> ".join([*members, node])
+                    problems.append((code.id, "parent", f"Codes form a cycle: {cycle}; give "
+                                     "one of them another parent (or none)."))
+                break
             chain.append(node)
             node = parent_of[node]
+    return problems
 
 
 def now_iso() -> str:

@@ -201,3 +201,72 @@ def test_diff_reports_each_kind_of_change() -> None:
                                             ("Café—visits!", "cafe_visits"), ("???", "code")])
 def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+def test_a_missing_grandparent_is_a_codebook_error_not_a_key_error() -> None:
+    # The child comes first, so the walk up from it reaches the missing code.
+    with pytest.raises(CodebookError, match="names parent 'z', which is not in the codebook"):
+        Codebook("b", (Code("x", parent="y"), Code("y", parent="z")))
+
+
+def test_csv_parent_cycles_name_their_row_and_validate_lists_every_problem(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "id,name,definition,parent\na,A,x,b\nb,B,y,a\na,A2,z,\n"
+                 "c,C,w,d\nd,D,v,c\n", "cycles.csv")
+    problems = validate_codebook(path)
+    assert [(p.line, p.field, p.code) for p in problems] == [
+        (4, "id", "a"), (2, "parent", "a"), (5, "parent", "c")]
+    assert "Codes form a cycle: a -> b -> a; give one of them another parent" in str(
+        problems[1])
+    with pytest.raises(CodebookError, match="cycle") as caught:
+        load_codebook(write(tmp_path, "id,name,parent\na,A,b\nb,B,a\n", "cycle.csv"))
+    assert (caught.value.line, caught.value.field) == (2, "parent")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "message"),
+    [
+        ("book.yaml", "name: x\nthemes:\n  - id: a\n    definition: d\n"
+         "    keywords: absent, late, not in school\n", 5, "'keywords' is one text"),
+        ("book.csv", "name,definition,keywords\nA,x,\"absent, late\"\n", 2,
+         "separated by '|' or ';', not commas: write 'absent|late'"),
+    ],
+)
+def test_keywords_given_as_one_comma_separated_text_are_an_error(
+    tmp_path: Path, name: str, text: str, line: int, message: str
+) -> None:
+    with pytest.raises(CodebookError, match=message) as caught:
+        load_codebook(write(tmp_path, text, name))
+    assert (caught.value.line, caught.value.field) == (line, "keywords")
+    # one keyword, and lists, stay as they were
+    book = load_codebook(write(tmp_path, "name: x\nthemes:\n  - id: a\n    keywords: absent\n"
+                               "  - id: b\n    keywords: [absent, late]\n"))
+    assert book.get("a").keywords == ("absent",) and book.get("b").keywords == ("absent", "late")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("name: x\nthemes:\n  - id: a\n\tdefinition: d\n", 4),
+        ("name: x\nthemes:\n\t- id: a\n", 3),
+        ("name: x\nthemes:\n  - id: a\n    definition:\td\n", 4),
+    ],
+)
+def test_tabs_in_yaml_say_to_use_spaces(tmp_path: Path, text: str, line: int) -> None:
+    with pytest.raises(CodebookError, match="tab where YAML allows only spaces") as caught:
+        load_codebook(write(tmp_path, text))
+    assert caught.value.line == line
+    # a tab inside quoted text is fine
+    book = load_codebook(write(tmp_path, 'name: x\nthemes:\n  - id: a\n    definition: "a\tb"\n'))
+    assert book.get("a").definition == "a\tb"
+
+
+def test_diff_does_not_move_the_codes_of_a_theme_whose_id_changed() -> None:
+    old = Codebook("b", (Code("triggers", name="Triggers"), Code("attendance", parent="triggers"),
+                         Code("illness", parent="triggers")))
+    new = Codebook("b", (Code("reasons", name="Triggers"), Code("attendance", parent="reasons"),
+                         Code("illness")))
+    changes = diff_codebooks(old, new)
+    assert changes.id_changed == (("triggers", "reasons"),)
+    assert changes.moved == (("illness", "triggers", None),)
