@@ -246,3 +246,14 @@ def test_counts_of_one_are_singular(capsys, tmp_path: Path) -> None:
                          "--out", str(tmp_path / "x.docx"))
     assert code == 0, err
     assert ": 1 excerpt of 1 code, from 1 interview." in out
+
+
+def test_codebook_validate_shows_brackets_in_a_problem_as_written(capsys, tmp_path: Path
+                                                                  ) -> None:
+    # Rich markup would swallow "[a-z]" and print the pattern as '(+'.
+    path = tmp_path / "book.yaml"
+    path.write_text("name: b\ncodes:\n  - id: a\n    definition: A.\n"
+                    "    patterns: ['([a-z]+']\n", encoding="utf-8")
+    code, out, _ = run(capsys, "codebook", "validate", str(path))
+    assert code != 0
+    assert "([a-z]+" in out

@@ -154,6 +154,8 @@ def codebook_validate(
     """Check a codebook file; list every error and warning with its line."""
     from dataclasses import asdict
 
+    from rich.text import Text
+
     from qualcode.codebook import validate_codebook
     from qualcode.errors import CodebookError
 
@@ -164,7 +166,9 @@ def codebook_validate(
     else:
         for problem in problems:
             style = "red" if problem.severity == "error" else "yellow"
-            console.print(f"[{style}]{problem.severity}[/] {problem}", highlight=False)
+            # The problem's own text may hold brackets (a pattern such as '([a-z]+'): not markup.
+            console.print(Text(problem.severity, style=style), Text(str(problem)),
+                          highlight=False)
         if not problems:
             console.print(f"{path}: valid.")
     if errors or (strict and problems):
