@@ -257,3 +257,22 @@ def test_codebook_validate_shows_brackets_in_a_problem_as_written(capsys, tmp_pa
     code, out, _ = run(capsys, "codebook", "validate", str(path))
     assert code != 0
     assert "([a-z]+" in out
+
+
+def test_codebook_set_says_which_codes_lost_from_it_keep_their_codings(capsys,
+                                                                       tmp_path: Path) -> None:
+    import yaml
+
+    book = yaml.safe_load(BUNDLED_CODEBOOK.read_text(encoding="utf-8"))
+    dropped = book["themes"][0]["codes"].pop(0)["id"]
+    smaller = tmp_path / "smaller.yaml"
+    smaller.write_text(yaml.safe_dump(book, sort_keys=False), encoding="utf-8")
+    project = tmp_path / "p.qualcode"
+    run(capsys, "init", str(project), "--codebook", str(BUNDLED_CODEBOOK))
+    run(capsys, "ingest", str(project), str(BUNDLED / "transcripts"))
+    run(capsys, "import", "codings", str(project), str(BUNDLED / "codings.csv"), "--coder", "ref")
+    code, out, err = run(capsys, "codebook", "set", str(project), str(smaller))
+    assert code == 0, err
+    assert f"the codings of 1 code this codebook does not have: {dropped} (" in out
+    code, out, _ = run(capsys, "codebook", "set", str(project), str(BUNDLED_CODEBOOK))
+    assert "Kept:" not in out

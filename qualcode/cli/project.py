@@ -239,7 +239,16 @@ def codebook_set(
 
     with api.open_project(project) as opened:
         version = opened.set_codebook(api.codebook_from(path), note=note)
+        # Codings are never dropped with their code: say which codes they now lack.
+        orphans = {code: len(opened.codings(code=code))
+                   for code in opened.info()["codes_not_in_codebook"]}
     console.print(f"{project}: codebook version {version} is now current.")
+    if orphans:
+        listed = ", ".join(f"{code} ({n:,})" for code, n in orphans.items())
+        console.print(f"Kept: the codings of {counted(len(orphans), 'code')} this codebook does "
+                      f"not have: {listed}. They stay in the project as they are; add the "
+                      "codes back to the codebook, or recode them.", markup=False,
+                      highlight=False)
 
 
 @app.command()
