@@ -636,3 +636,117 @@ def test_cli_errors_exit_with_the_error_code(codings_csv, capsys):
     with pytest.raises(SystemExit) as info:
         main(["saturation", str(codings_csv.with_name("missing.csv"))])
     assert info.value.code == 3
+
+
+# -- what the report says about inputs and settings -------------------------------------------
+def test_settings_are_reported_as_given_not_rounded_to_whole_percent():
+    # 2.5% printed as "2%" (and 0.5% as "0%", the strict rule) misreports the method.
+    result = saturation(mapping_from_new([6, 3, 2, 1, 0, 0, 0, 0], repeat_seed=1),
+                        threshold=0.025, target=0.975, confidence=0.975, permutations=0)
+    assert "Guest 2020 (b=4, r=2, t=2.5%)" in result.summary()
+    methods = result.methods()
+    assert "new-information threshold of 2.5% of the codes" in methods
+    assert "number of interviews needed to reach 97.5%." in methods
+    assert "Chao2 estimated" in methods and "(97.5% CI" in methods
+    assert "t=0.5%" in saturation({"a": ["x"], "b": ["y"]}, threshold=0.005,
+                                  permutations=0).summary()
+
+
+def test_methods_name_the_chao2_interval_that_was_computed():
+    # Every code in two or more interviews: f0 = 0, so the log-normal interval is undefined
+    # and the interval is SpadeR's for that case; methods.md said "log-normal" regardless.
+    none_unseen = saturation({"a": ["x", "y"], "b": ["x", "y"], "c": ["x"]}, permutations=0)
+    assert none_unseen.chao2.ci_method.startswith("no undetected")
+    methods = none_unseen.methods()
+    assert "log-normal confidence interval (Chao, 1987" not in methods
+    assert "as SpadeR does when no undetected codes are estimated (Chao et al., 2016" in methods
+    assert "SpadeR: Species-richness" in methods and "Colwell, R. K. (2013)" not in methods
+    unseen = saturation({"a": ["x", "y"], "b": ["z", "y"], "c": ["w"]}, permutations=0)
+    assert unseen.chao2.ci_method.startswith("log-normal")
+    assert "95% log-normal confidence interval (Chao, 1987" in unseen.methods()
+    assert "SpadeR" not in unseen.methods() and "Colwell, R. K. (2013)" in unseen.methods()
+    assert not any("SpadeR" in r for r in unseen.to_dict()["references"])
+
+
+def test_min_interviews_says_chao2_cannot_see_singletons():
+    result = saturation({"a": ["x", "y", "z"], "b": ["x", "y"], "c": ["x", "q"]},
+                        min_interviews=2, permutations=0)
+    assert result.chao2.q1 == 0
+    assert ("codes present in fewer than 2 interviews were left out, so no counted code can "
+            "appear in exactly one interview") in result.methods()
+    assert "Chao2 predicts no unseen codes" not in result.methods()
+    assert "Q1 = 0 by construction" in result.summary()
+
+
+def test_summary_says_a_fit_was_not_made_rather_than_not_reached():
+    result = saturation({"a": ["x"], "b": ["y"]}, permutations=0)
+    assert ("Accumulation fit", "not fitted, because a two-parameter curve needs at least 3 "
+            "interviews; got 2") in result.summary_rows()
+
+
+def test_methods_notes_are_statements_not_command_line_advice(tmp_path):
+    result = saturation({"a": ["x"], "b": ["y"], "c": ["x"]}, permutations=0)
+    assert any("--order" in note for note in result.notes)  # the terminal's advice
+    methods = result.methods()
+    assert "- No interview dates were found, so interviews are taken in the order given.\n" \
+        in methods
+    assert "--order" not in methods and "order=" not in methods
+
+
+def test_codes_that_are_their_own_theme_get_no_theme_report(tmp_path):
+    # A flat codebook (the usability study's) makes each code its own theme: 22 one-code
+    # "themes", each with its own Guest 2020 label, is not a per-theme analysis.
+    flat = saturation({"a": ["x", "y"], "b": ["y"], "c": ["x"]}, permutations=0,
+                      code_themes={"x": "x", "y": "y"})
+    assert flat.theme_curves() == {} and flat.themes_frame().empty
+    assert "saturation_themes.csv" not in flat.write_report(tmp_path / "flat")
+    grouped = saturation({"a": ["x", "y"], "b": ["y", "z"], "c": ["x"]}, permutations=0,
+                         code_themes={"x": "T", "y": "T", "z": "z"})
+    assert list(grouped.theme_curves()) == ["T"]
+    figure = grouped.plot_themes()
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["T (2 codes)"]
+
+
+def test_project_documents_without_counted_codings_are_left_out_and_said(project):
+    from builders import make_corpus
+
+    project.add_corpus(make_corpus({"d3": "Cara: Nobody has coded this one yet."}))
+    project.add_codings([
+        Coding("d1", 0, 5, "attendance", "ann"),
+        Coding("d1", 6, 9, "tea", "bob"),
+        Coding("d2", 0, 5, "attendance", "ann"),
+        Coding("d2", 0, 5, "tea", "bob"),
+        Coding("d3", 0, 4, "tea", "machine", method="rules", status="suggested",
+               confidence=0.9),
+    ])
+    # d3 has only a suggestion: counting it as an interview with no new code would show
+    # saturation that nobody has looked for.
+    result = saturation(project, order="given", permutations=0)
+    assert result.documents == ("d1", "d2")
+    note = ("1 document(s) have no accepted codings (d3); they are left out, not counted as "
+            "interviews that added no new code.")
+    assert note in result.notes and note in result.methods()
+    assert ", pooling the codings of ann and bob (2 codes" in result.methods()
+    # An order file may still list it.
+    order = project.path.with_name("order.txt")
+    order.write_text("d3\nd2\nd1\n", encoding="utf-8")
+    assert saturation(project, order=order, permutations=0).documents == ("d2", "d1")
+    assert saturation(project, order=["d2", "d3", "d1"], permutations=0).documents == \
+        ("d2", "d1")
+    with_suggestions = saturation(project, status=None, order="given", permutations=0)
+    assert with_suggestions.documents == ("d1", "d2", "d3")
+    assert "at least one coding of any status there" in with_suggestions.methods()
+
+
+def test_long_table_documents_with_only_filtered_rows_are_left_out():
+    codings = pd.DataFrame({
+        "document": ["a", "a", "b", "c", "c", "d"],
+        "code": ["x", "y", "x", "z", "x", "y"],
+        "status": ["accepted", "accepted", "accepted", "suggested", "suggested", "accepted"],
+    })
+    inc = load_incidence(codings, order="given")
+    assert inc.documents == ("a", "b", "d")
+    assert any(n.startswith("1 document(s) have no accepted codings (c)") for n in inc.notes)
+    # A row without a code is an interview coded with nothing: it still counts.
+    explicit = pd.DataFrame({"document": ["a", "b", "c"], "code": ["x", "", "y"]})
+    assert load_incidence(explicit, order="given").documents == ("a", "b", "c")

@@ -29,6 +29,7 @@ __all__ = [
     "chao2",
     "cumulative_curve",
     "fit_accumulation",
+    "format_percent",
     "francis2010",
     "guest2006",
     "guest2020",
@@ -39,6 +40,14 @@ __all__ = [
 
 # Float slack for "ratio <= threshold": 1 new code of 20 is exactly 5%.
 _EPS = 1e-9
+
+
+def format_percent(share: float) -> str:
+    """A share as a percent with up to two decimals: 0.05 -> '5%', 0.025 -> '2.5%'.
+
+    Settings such as a 2.5% threshold must not be printed as '2%' (or 0.5% as '0%').
+    """
+    return f"{round(share * 100, 2):g}%"
 
 
 # -- curves -----------------------------------------------------------------------------------
@@ -163,9 +172,9 @@ def guest2020(cumulative: Sequence[int] | np.ndarray, base: int = 4, run: int = 
         return StoppingRule(**rule, reached=True, point=base + int(met[0]), runs=checks)
     lowest = int(np.argmin(ratios))
     return StoppingRule(**rule, reached=False, point=None, runs=checks, reason=(
-        f"no run of {run} interviews after the base of {base} added {threshold:.0%} or "
+        f"no run of {run} interviews after the base of {base} added {format_percent(threshold)} or "
         f"less new codes relative to the {base_codes} base codes (the lowest was "
-        f"{ratios[lowest]:.0%}, interviews {base + lowest + 1}-{base + lowest + run})"))
+        f"{format_percent(ratios[lowest])}, interviews {base + lowest + 1}-{base + lowest + run})"))
 
 
 def francis2010(cumulative: Sequence[int] | np.ndarray, initial: int = 10,
@@ -375,12 +384,13 @@ class AccumulationFit:
         if self.needed is None:
             index = "" if math.isnan(self.index) else (
                 f"index {self.index:.1f}% of {_whole(self.total)} codes; ")
-            return f"{index}{self.target:.0%} not reached, because {self.reason}"
+            return f"{index}{format_percent(self.target)} not reached, because {self.reason}"
         # ``reached`` judges the observed index, ``needed`` the fitted curve, which may
         # cross the target before or after the last interview analysed.
         side = "at or above" if self.reached else "below"
         return (f"index {self.index:.1f}% of {_whole(self.total)} codes, {side} the "
-                f"{self.target:.0%} target; the fitted curve reaches {self.target:.0%} at "
+                f"{format_percent(self.target)} target; the fitted curve reaches "
+                f"{format_percent(self.target)} at "
                 f"interview {self.needed}")
 
     def to_dict(self) -> dict:
@@ -483,7 +493,7 @@ def fit_accumulation(cumulative: Sequence[float] | np.ndarray, target: float = 0
             continue
         needed = _interviews_needed(key, total, share, target * _whole(total))
         reason = "" if needed is not None else (
-            f"the fitted curve does not reach {target:.0%} of {_whole(total)} codes "
+            f"the fitted curve does not reach {format_percent(target)} of {_whole(total)} codes "
             f"within {_MAX_INTERVIEWS:,} interviews")
         fits.append(AccumulationFit(key, name, total, share, rmse, index, target, needed,
                                     reached, reason))

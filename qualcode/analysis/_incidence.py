@@ -28,6 +28,8 @@ CODE_COLUMNS = ("code", "code_id", "tag", "codes")
 ORDER_KEYWORDS = ("date", "given")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _LISTED = 8  # names listed in a message before "and N more"
+# Said in the terminal and the notebook; a methods paragraph for a paper leaves it out.
+ORDER_ADVICE = "; pass order= (--order) to state the order"
 
 
 def _listing(names: Sequence[object], limit: int = _LISTED) -> str:
@@ -87,6 +89,7 @@ class _Raw:
     notes: list[str] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)  # every code column/id, even if absent
     presence_rule: str = "it was listed for the interview"
+    left_out: list[str] = field(default_factory=list)  # documents without a counted coding
 
 
 def load_incidence(
@@ -214,10 +217,35 @@ def _from_project(project: Any, *, status: str | None, coder: str | None) -> _Ra
     if coder:
         what += f" by {coder}"
     name = f" {Path(str(path)).name}" if path else ""
-    rule = f"it had at least one {status} coding" if status else "it had at least one coding"
+    rule = (f"it had at least one {status} coding" if status
+            else "it had at least one coding of any status")
     rule += f" by {coder} there" if coder else " there"
-    return _Raw(ids, presence, dates=dates, themes=themes, source=f"project{name} ({what})",
-                presence_rule=rule)
+    coders = sorted({str(c) for c in codings["coder"]})
+    if not coder and len(coders) > 1:
+        rule += f", pooling the codings of {', '.join(coders[:-1])} and {coders[-1]}"
+    raw = _Raw(ids, presence, dates=dates, themes=themes, source=f"project{name} ({what})",
+               presence_rule=rule)
+    _leave_out(raw, {str(d) for d in codings["document"]}, what)
+    return raw
+
+
+def _leave_out(raw: _Raw, counted: set[str], what: str) -> None:
+    """Leave out documents without one counted coding, and say so.
+
+    A document nobody has coded yet (or not this coder, or only with suggestions) is not
+    an interview that added no new code: counting it so would show saturation that is not
+    there. Explicit empty rows (a mapping, a wide table) still count as interviews.
+    """
+    uncoded = [d for d in raw.documents if d not in counted]
+    if not uncoded or len(uncoded) == len(raw.documents):
+        return  # nothing to leave out, or nothing coded at all (an error in _build)
+    raw.documents = [d for d in raw.documents if d in counted]
+    for doc in uncoded:
+        raw.presence.pop(doc, None)
+        raw.dates.pop(doc, None)
+    raw.left_out = uncoded
+    raw.notes.append(f"{len(uncoded)} document(s) have no {what} ({_listing(uncoded)}); they "
+                     "are left out, not counted as interviews that added no new code.")
 
 
 def _present(value: Any) -> bool:
@@ -336,13 +364,19 @@ def _from_long(frame, doc_col: str, code_col: str, *, status: str | None, coder:
                 themes.setdefault(str(code).strip(), str(theme).strip())
     what = f"long table {name}"
     rule = "it had at least one row (coding) for the interview in the table"
+    counted_what = "codings"
     if status_col is not None and status is not None:
         what += f" ({status} codings)"
         rule = f"it had at least one {status} coding for the interview in the table"
+        counted_what = f"{status} codings"
     if coder is not None:
         rule += f" by {coder}"
-    return _Raw(documents, presence, dates=dates, themes=themes, source=what, path=path,
-                notes=notes, presence_rule=rule)
+        counted_what += f" by {coder}"
+    raw = _Raw(documents, presence, dates=dates, themes=themes, source=what, path=path,
+               notes=notes, presence_rule=rule)
+    _leave_out(raw, {str(d).strip() for d, k in zip(frame[doc_col], keep, strict=True) if k},
+               counted_what)
+    return raw
 
 
 def _per_document(frame, column: str | None, doc_col: str | None, path: str | None,
@@ -464,7 +498,7 @@ def _merge_cases(raw: _Raw, cases: Any) -> None:
     if doc_col is None or date_col is None:
         raise TableError("A cases table needs a 'document' and a 'date' column.", path=path)
     dates = _per_document(cases, date_col, doc_col, path, "date")
-    extra = [d for d in dates if d not in raw.presence]
+    extra = [d for d in dates if d not in raw.presence and d not in raw.left_out]
     if extra:
         raw.notes.append(
             f"The cases table lists {len(extra)} document(s) with no row in the codings "
@@ -581,7 +615,7 @@ def _order(raw: _Raw, order: Any, where: str):
         else:
             return (list(range(len(documents))), "given",
                     ["No interview dates were found, so interviews are taken in the order "
-                     "given; pass order= (--order) to state the order."], None)
+                     f"given{ORDER_ADVICE}."], None)
     if isinstance(order, str) and order in ORDER_KEYWORDS:
         if order == "given":
             return list(range(len(documents))), "given", [], all_dates
@@ -608,10 +642,13 @@ def _order(raw: _Raw, order: Any, where: str):
                 "order", where, "'date', 'given', a file with one document id per line, or a "
                 "sequence of document ids", os.fspath(order))
         ids, lines = _read_order_file(path)
+        # Documents left out for want of a counted coding may be listed; skip them.
+        lines = [n for d, n in zip(ids, lines, strict=True) if d not in raw.left_out]
+        ids = [d for d in ids if d not in raw.left_out]
         positions = _check_order(ids, index, path=str(path), lines=lines, where=where)
         return positions, f"file {path.name}", [], all_dates
     if isinstance(order, Iterable):
-        ids = [str(v).strip() for v in order]
+        ids = [d for d in (str(v).strip() for v in order) if d not in raw.left_out]
         positions = _check_order(ids, index, path=None, lines=None, where=where)
         return positions, "sequence", [], all_dates
     raise parameter_error("order", where, "'date', 'given', a file with one document id per "

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qualcode.analysis._accumulation import format_percent
+from qualcode.analysis._incidence import ORDER_ADVICE
+
 if TYPE_CHECKING:
     from qualcode.analysis.saturation import SaturationResult
 
@@ -28,6 +31,10 @@ REFERENCES = {
         "Chao, A., & Colwell, R. K. (2017). Thirty years of progeny from Chao's inequality: "
         "Estimating and comparing richness with incidence data and incomplete sampling. "
         "*SORT*, 41(1), 3–54."),
+    "chao2016": (
+        "Chao, A., Ma, K. H., Hsieh, T. C., & Chiu, C.-H. (2016). *SpadeR: Species-richness "
+        "prediction and diversity estimation with R* (R package version 0.1.1). "
+        "https://CRAN.R-project.org/package=SpadeR"),
     "colwell2013": (
         "Colwell, R. K. (2013). *EstimateS: Statistical estimation of species richness and "
         "shared species from samples* (Version 9), User's Guide, Appendix B (variance of "
@@ -65,6 +72,10 @@ _THEME_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E
 _MARKERS = {"guest2020": "v", "francis2010": "s"}
 
 
+def _codes(count: int) -> str:
+    return f"{count} code" if count == 1 else f"{count} codes"
+
+
 def _pct(value: float, digits: int = 0) -> str:
     return f"{value * 100:.{digits}f}%"
 
@@ -74,6 +85,8 @@ def _order_phrase(result: SaturationResult) -> str:
     if basis == "date":
         return "the order the interviews were done (by date)"
     if basis == "given":
+        if result.incidence.source.startswith("project"):
+            return "the order in which the documents were added to the project"
         return "the order given in the source"
     if basis == "sequence":
         return "a stated order"
@@ -111,7 +124,8 @@ def summary_rows(result: SaturationResult) -> list[tuple[str, str]]:
     for b in result.batches[:2]:
         rows.append((f"By interview {b.end}", f"{b.cumulative} codes ({b.percent}%)"))
     g = result.guest2020
-    rows.append((f"Guest 2020 (b={p['base']}, r={p['run']}, t={p['threshold']:.0%})",
+    rows.append((f"Guest 2020 (b={p['base']}, r={p['run']}, "
+                 f"t={format_percent(p['threshold'])})",
                  g.label if g.reached else g.describe()))
     if result.uncertainty is not None:
         rows.append(("  over orderings", _spread(result, "guest2020")))
@@ -122,12 +136,14 @@ def summary_rows(result: SaturationResult) -> list[tuple[str, str]]:
         rows.append(("  over orderings", _spread(result, "francis2010")))
     c = result.chao2
     rows.append((f"Chao2 ({c.form})",
-                 f"{c.estimate:.1f} codes ({c.confidence:.0%} CI {c.ci_low:.1f}-{c.ci_high:.1f}; "
-                 f"Q1={c.q1}, Q2={c.q2}); coverage {_pct(c.coverage, 1)}"))
+                 f"{c.estimate:.1f} codes ({format_percent(c.confidence)} CI {c.ci_low:.1f}-"
+                 f"{c.ci_high:.1f}; Q1={c.q1}, Q2={c.q2}); coverage {_pct(c.coverage, 1)}"
+                 + (f"; Q1 = 0 by construction (codes in fewer than {p['min_interviews']} "
+                    "interviews left out)" if p["min_interviews"] > 1 else "")))
     fit = result.best_fit
     if fit is None:
         reason = result.fits[0].reason if result.fits else "no fit"
-        rows.append(("Accumulation fit", f"not reached, because {reason}"))
+        rows.append(("Accumulation fit", f"not fitted, because {reason}"))
     else:
         rows.append((f"Best fit ({fit.name})",
                      f"A={fit.total:.1f}, b={fit.share:.3f}, RMSE={fit.rmse:.2f}; "
@@ -194,7 +210,7 @@ def to_dict(result: SaturationResult) -> dict[str, Any]:
         "prevalence": prevalence.to_dict(orient="records"),
         "themes": result.themes_frame().to_dict(orient="records"),
         "notes": list(result.notes),
-        "references": list(REFERENCES.values()),
+        "references": _references(result),
     }
     return _clean(out)
 
@@ -253,7 +269,7 @@ def plot(result: SaturationResult, ax: Any = None):
     c = result.chao2
     if c.estimate <= 1.6 * max(top, 1):
         ax.axhline(c.estimate, ls=":", lw=1.2, color=_COLOURS["chao2"], zorder=2,
-                   label=f"Chao2 = {c.estimate:.1f} ({c.confidence:.0%} CI "
+                   label=f"Chao2 = {c.estimate:.1f} ({format_percent(c.confidence)} CI "
                          f"{c.ci_low:.1f}-{c.ci_high:.1f})")
         top = max(top, c.estimate)
     for rule in result.rules:
@@ -290,7 +306,7 @@ def plot_themes(result: SaturationResult, ax: Any = None):
         colour = _THEME_COLOURS[k % len(_THEME_COLOURS)]
         style = ("-", "--", ":", "-.")[k // len(_THEME_COLOURS) % 4]
         ax.plot(n, 100 * curve / curve[-1], ls=style, marker="o", ms=2.5, lw=1.3,
-                color=colour, label=f"{theme} ({int(curve[-1])} codes)")
+                color=colour, label=f"{theme} ({_codes(int(curve[-1]))})")
     ax.set_xlim(0.4, result.n_interviews + 0.6)
     ax.set_ylim(0, 105)
     ax.set_yticks([0, 25, 50, 75, 100])
@@ -313,6 +329,38 @@ def _rule_sentence(result: SaturationResult, name: str) -> str:
         text = f"was not met, because {rule.reason}"
     spread = _spread(result, name)
     return f"{text}{f' ({spread})' if spread else ''}"
+
+
+def _log_normal(chao: Any) -> bool:
+    return chao.ci_method.startswith("log-normal")
+
+
+def _chao2_interval(chao: Any) -> str:
+    """How the Chao2 interval was computed, as methods.md states it."""
+    if _log_normal(chao):
+        return ("log-normal confidence interval (Chao, 1987; variance formulas as in Colwell, "
+                "2013)")
+    # With no undetected codes estimated the log-normal interval is undefined (f0 = 0).
+    return ("confidence interval computed as SpadeR does when no undetected codes are "
+            "estimated (Chao et al., 2016; the log-normal interval of Chao, 1987, is "
+            "undefined then),")
+
+
+def _chao2_caveat(result: SaturationResult) -> str:
+    if result.parameters["min_interviews"] > 1:
+        # The filter removes the singletons Chao2 extrapolates from: not a finding.
+        return (f" (codes present in fewer than {result.parameters['min_interviews']} "
+                "interviews were left out, so no counted code can appear in exactly one "
+                "interview and Chao2 cannot estimate codes not yet seen)")
+    if result.chao2.q1 == 0:
+        return " (with no code seen in only one interview, Chao2 predicts no unseen codes)"
+    return ""
+
+
+def _references(result: SaturationResult) -> list[str]:
+    """The full references, leaving out the interval method that was not used."""
+    unused = {"chao2016"} if _log_normal(result.chao2) else {"colwell2013"}
+    return [text for key, text in REFERENCES.items() if key not in unused]
 
 
 def _version() -> str:
@@ -352,19 +400,20 @@ def methods_markdown(result: SaturationResult) -> str:
         "interviews (Guest, Bunce & Johnson, 2006); the base, run and threshold approach of "
         f"Guest, Namey & Chen (2020) with a base of {p['base']} interviews, runs of "
         f"{p['run']} consecutive interviews sliding forward one interview at a time, and a "
-        f"new-information threshold of {p['threshold']:.0%} of the codes found in the base, "
+        f"new-information threshold of {format_percent(p['threshold'])} of the codes found in "
+        "the base, "
         "reported as s+r where s is the last interview before the first run at or below "
         "the threshold; the stopping rule of Francis et al. (2010) with an initial analysis "
         f"sample of {p['initial']} interviews and a stopping criterion of {p['criterion']} "
         "consecutive interviews without a new code; the Chao2 estimator of the number of "
         f"codes for incidence data (Chao & Colwell, 2017) in its {chao_form}, with a "
-        f"{c.confidence:.0%} log-normal confidence interval (Chao, 1987; variance formulas "
-        "as in Colwell, 2013) and coverage as observed over estimated codes; and three "
+        f"{format_percent(c.confidence)} {_chao2_interval(c)} and coverage as observed over "
+        "estimated codes; and three "
         "accumulation models (independent samples, information weighted, sample-size "
         f"weighted; Lowe et al., 2018) fitted by non-linear least squares to the {fitted}, "
         "taking the model with the smallest root-mean-square error to compute the "
         "saturation index (100 × observed codes / the whole number of codes the model "
-        f"predicts) and the number of interviews needed to reach {p['target']:.0%}."
+        f"predicts) and the number of interviews needed to reach {format_percent(p['target'])}."
     )
     if u is not None:
         methods += (
@@ -382,11 +431,11 @@ def methods_markdown(result: SaturationResult) -> str:
         + " (percentages of all codes, rounded half up to whole percent).",
         f"The Guest et al. (2020) criterion {_rule_sentence(result, 'guest2020')}.",
         f"The Francis et al. (2010) criterion {_rule_sentence(result, 'francis2010')}.",
-        f"Chao2 estimated {c.estimate:.1f} codes ({c.confidence:.0%} CI {c.ci_low:.1f} to "
-        f"{c.ci_high:.1f}; {c.q1} codes in exactly one interview, {c.q2} in exactly two), "
+        f"Chao2 estimated {c.estimate:.1f} codes ({format_percent(c.confidence)} CI "
+        f"{c.ci_low:.1f} to {c.ci_high:.1f}; {c.q1} codes in exactly one interview, {c.q2} in "
+        "exactly two), "
         f"so the observed codes cover {_pct(c.coverage, 1)} of the estimate"
-        + (" (with no code seen in only one interview, Chao2 predicts no unseen codes)"
-           if c.q1 == 0 else "") + ".",
+        + _chao2_caveat(result) + ".",
     ]
     if fit is None:
         results_text.append("No accumulation model could be fitted, because "
@@ -394,8 +443,9 @@ def methods_markdown(result: SaturationResult) -> str:
     else:
         others = ", ".join(f"{f.name} {f.rmse:.2f}" for f in result.fits
                            if f is not fit and not math.isnan(f.rmse))
-        tail = (f"the fitted curve reaches {fit.target:.0%} at interview {fit.needed}"
-                if fit.needed is not None else f"the target is not reached, because {fit.reason}")
+        tail = (f"the fitted curve reaches {format_percent(fit.target)} at interview "
+                f"{fit.needed}" if fit.needed is not None
+                else f"the target is not reached, because {fit.reason}")
         results_text.append(
             f"The best-fitting accumulation model was the {fit.name} model (A = "
             f"{fit.total:.1f} codes, b = {fit.share:.3f}, RMSE = {fit.rmse:.2f} codes"
@@ -411,8 +461,8 @@ def methods_markdown(result: SaturationResult) -> str:
         "researcher rather than found in the data; in such a study, report these figures as "
         "a description of coding, not as the justification of the sample size."
     )
-    notes = "".join(f"- {n}\n" for n in result.notes)
-    references = "".join(f"- {r}\n" for r in REFERENCES.values())
+    notes = "".join(f"- {n.replace(ORDER_ADVICE, '')}\n" for n in result.notes)
+    references = "".join(f"- {r}\n" for r in _references(result))
     return (
         "# Code saturation: methods and results\n\n"
         f"## Methods\n\n{methods}\n\n"

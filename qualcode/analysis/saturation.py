@@ -173,11 +173,17 @@ class SaturationResult:
                                  ascending=[True, False, True]).reset_index(drop=True)
 
     def theme_curves(self) -> dict[str, np.ndarray]:
-        """{theme: cumulative distinct codes of that theme after each interview}."""
+        """{theme: cumulative distinct codes of that theme after each interview}.
+
+        A code that is its own theme (a top-level code, as in a flat codebook) groups
+        nothing, so it has no theme curve.
+        """
         themes = self.incidence.themes
         out = {}
         for theme in dict.fromkeys(themes[c] for c in self.codes if c in themes):
             columns = [j for j, c in enumerate(self.codes) if themes.get(c) == theme]
+            if [self.codes[j] for j in columns] == [theme]:
+                continue
             out[theme] = np.cumsum(new_codes_per_interview(self.incidence.matrix[:, columns]))
         return out
 
