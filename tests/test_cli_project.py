@@ -274,5 +274,13 @@ def test_codebook_set_says_which_codes_lost_from_it_keep_their_codings(capsys,
     code, out, err = run(capsys, "codebook", "set", str(project), str(smaller))
     assert code == 0, err
     assert f"the codings of 1 code this codebook does not have: {dropped} (" in out
-    code, out, _ = run(capsys, "codebook", "set", str(project), str(BUNDLED_CODEBOOK))
+    code, out, _ = run(capsys, "codebook", "set", str(project), str(BUNDLED_CODEBOOK),
+                       "--note", "attendance back")
     assert "Kept:" not in out
+    code, out, err = run(capsys, "codebook", "versions", str(project), "--json")
+    assert code == 0, err
+    versions = json.loads(out)
+    assert [(v["version"], v["note"]) for v in versions][1:] == [(2, ""), (3, "attendance back")]
+    assert versions[2]["codes"] == versions[1]["codes"] + 1
+    code, out, _ = run(capsys, "codebook", "versions", str(project))
+    assert "attendance back" in out

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from qualcode._text import counted
-from qualcode.cli._app import app, codebook_app, console, print_json
+from qualcode.cli._app import app, codebook_app, console, print_json, print_table
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (e.g. study.qualcode).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -226,6 +226,27 @@ def codebook_diff(
     for row in changes.to_rows():
         table.add_row(row["change"], row["code"], row["detail"])
     console.print(table)
+
+
+@codebook_app.command("versions")
+def codebook_versions(project: ProjectArg, json_: JsonOpt = False) -> None:
+    """List a project's codebook versions with their notes (for `codebook diff P:1 P:2`)."""
+    from rich.table import Table
+
+    from qualcode import api
+
+    with api.open_project(project) as opened:
+        versions = opened.codebook_versions()
+    if json_:
+        print_json(versions)
+        return
+    if not versions:
+        console.print(f"{project} has no codebook yet: `qualcode codebook set` stores one.")
+        return
+    table = Table("version", "name", "codes", "created", "note")
+    for v in versions:
+        table.add_row(str(v["version"]), v["name"], f"{v['codes']:,}", v["created"], v["note"])
+    print_table(table)
 
 
 @codebook_app.command("set")
