@@ -179,3 +179,9 @@ def test_saturation_of_a_bad_table_is_an_input_error(tmp_path: Path, capsys, con
     table.write_bytes(content)
     code, _, err = run(capsys, "saturation", str(table), "--permutations", "0")
     assert code == 3 and message in err and str(table) in err
+
+
+def test_saturation_status_is_named_as_the_option_takes_it(capsys, tmp_path) -> None:
+    code, _, err = run(capsys, "saturation", str(tmp_path / "x.qualcode"), "--status", "bogus")
+    assert code == 2
+    assert "--status must be one of suggested, accepted, rejected or all; got 'bogus'." in err

@@ -55,7 +55,12 @@ def saturation_command(
     from contextlib import nullcontext
 
     from qualcode.analysis.saturation import saturation
+    from qualcode.errors import ParameterError
+    from qualcode.model import CODING_STATUSES
 
+    if status not in (*CODING_STATUSES, "all"):  # named as the option takes them
+        raise ParameterError(f"--status must be one of {', '.join(CODING_STATUSES)} or all; "
+                             f"got {status!r}.")
     with nullcontext() if json_ else console.status("Measuring saturation..."):
         result = saturation(
             source, order=order, base=base, run=run, threshold=threshold, initial=initial,
