@@ -53,6 +53,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qualcode._text import counted
 from qualcode.errors import ParameterError, parameter_error
 from qualcode.model import CODING_STATUSES, Code, Codebook, Coding, Document, Segment
 
@@ -64,6 +65,7 @@ __all__ = [
     "STYLE",
     "DocumentView",
     "ProjectView",
+    "book_size",
     "code_colors",
     "codebook_html",
     "codebook_text",
@@ -980,8 +982,15 @@ def _cell(value: Any) -> str:
 def _book_line(book: Mapping[str, Any] | None) -> str:
     if book is None:
         return "none"
-    return (f"{book['name']} (version {book['version']}, {book['themes']} themes, "
-            f"{book['codes']} codes)")
+    return f"{book['name']} (version {book['version']}, {book_size(book)})"
+
+
+def book_size(book: Mapping[str, Any]) -> str:
+    """``"5 themes, 32 codes"``; a flat codebook's codes are not themes too."""
+    codes = counted(book["codes"], "code")
+    if book.get("flat"):
+        return f"{codes}, no themes"
+    return f"{counted(book['themes'], 'theme')}, {codes}"
 
 
 def project_text(project: Project) -> str:

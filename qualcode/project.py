@@ -769,6 +769,7 @@ class Project:
                 "version": codebook.version,
                 "themes": len(codebook.themes),
                 "codes": len(codebook.leaves()),
+                "flat": all(c.parent is None for c in codebook.codes),  # no themes above codes
             },
             "codings": {s: by_status.get(s, 0) for s in CODING_STATUSES},
             "coders": by_coder,

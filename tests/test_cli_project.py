@@ -284,3 +284,17 @@ def test_codebook_set_says_which_codes_lost_from_it_keep_their_codings(capsys,
     assert versions[2]["codes"] == versions[1]["codes"] + 1
     code, out, _ = run(capsys, "codebook", "versions", str(project))
     assert "attendance back" in out
+
+
+def test_info_calls_a_flat_codebook_codes_without_themes(capsys, tmp_path: Path) -> None:
+    # Taguette's codebooks are flat: "2 themes, 2 codes" would count each code twice.
+    book = tmp_path / "tags.csv"
+    book.write_text("tag,description\nLog in easy,Logging in was easy.\n"
+                    "Export unclear,The export format was unclear.\n", encoding="utf-8")
+    project = tmp_path / "flat.qualcode"
+    run(capsys, "init", str(project), "--codebook", str(book))
+    code, out, err = run(capsys, "info", str(project))
+    assert code == 0, err
+    assert "tags v1: 2 codes, no themes" in out
+    code, out, _ = run(capsys, "info", str(project), "--json")
+    assert json.loads(out)["codebook"]["flat"] is True

@@ -123,6 +123,8 @@ def info(project: ProjectArg, json_: JsonOpt = False) -> None:
         return
     from rich.table import Table
 
+    from qualcode.display import book_size
+
     table = Table(title=str(project), show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -134,8 +136,7 @@ def info(project: ProjectArg, json_: JsonOpt = False) -> None:
         f" (most turns: {', '.join(list(speakers)[:5])})" if speakers else ""))
     book = data["codebook"]
     table.add_row("codebook", "none" if book is None else
-                  f"{book['name']} v{book['version']}: {book['themes']} themes, "
-                  f"{book['codes']} codes")
+                  f"{book['name']} v{book['version']}: {book_size(book)}")
     table.add_row("codings", ", ".join(f"{n} {s}" for s, n in data["codings"].items()))
     for row in data["coders"]:
         table.add_row("", f"{row['coder']} ({row['method']}): {row['codings']} {row['status']}")
