@@ -21,7 +21,7 @@ from os import PathLike
 from typing import Any
 
 from qualcode.coders import BaseCoder, FitReport, get_coder, suggestions_to_codings
-from qualcode.errors import ParameterError, ProjectError, parameter_error
+from qualcode.errors import ParameterError, parameter_error
 from qualcode.model import Coding, Segment
 from qualcode.project import Project
 
@@ -112,14 +112,17 @@ def code_project(
 
 
 def check_codable(project: Project) -> None:
-    """Refuse, with what to do, a project that has no documents or no codebook yet."""
+    """Refuse, with what to do, a project that has no documents or no codebook yet.
+
+    A usage error (exit code 2, as ``open-code`` on an empty project), not a
+    :class:`ProjectError`: the store itself opened and is fine."""
     if len(project.documents) == 0:
-        raise ProjectError(
+        raise ParameterError(
             f"{project.path} has no documents yet: ingest transcripts first "
             f"(`qualcode ingest {project.path} FOLDER`)."
         )
     if project.codebook is None:
-        raise ProjectError(
+        raise ParameterError(
             f"{project.path} has no codebook: add one first "
             f"(`qualcode codebook set {project.path} FILE`)."
         )
@@ -142,7 +145,7 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
                     tuple(ids if ids is not None else project.documents.ids),
                     segments=len(segments))
     if not segments:
-        raise ProjectError(f"The documents chosen in {project.path} have no segments.")
+        raise ParameterError(f"The documents chosen in {project.path} have no segments.")
 
     if not estimator.fitted:
         estimator.fit(project)

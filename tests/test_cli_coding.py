@@ -55,6 +55,16 @@ def test_code_errors_are_one_line(study: Path, capsys, args, exit_code, message)
     assert code == exit_code and message in err and "Traceback" not in err
 
 
+def test_an_empty_project_is_a_usage_error_as_in_open_code(tmp_path: Path, capsys) -> None:
+    # exit code 5 is for a store that cannot be opened or written; this one is fine
+    path = tmp_path / "empty.qualcode"
+    Project.create(path, codebook=coder_data.CODEBOOK).close()
+    code, _, err = run(capsys, "code", str(path), "--method", "rules")
+    assert code == 2 and "has no documents yet" in err and "qualcode ingest" in err
+    code, _, err = run(capsys, "open-code", str(path))
+    assert code == 2 and "ingest transcripts first" in err
+
+
 def test_review_with_keys_from_standard_input(study: Path, capsys, monkeypatch) -> None:
     run(capsys, "code", str(study), "--method", "rules")
     with Project.open(study) as project:

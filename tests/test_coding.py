@@ -10,7 +10,7 @@ import pytest
 
 from qualcode.coders.rules import RulesCoder
 from qualcode.coding import CodingRun, code_project
-from qualcode.errors import NotFoundError, ParameterError, ProjectError
+from qualcode.errors import NotFoundError, ParameterError
 from qualcode.model import Code
 from qualcode.project import Project
 
@@ -138,12 +138,12 @@ def test_bad_arguments(study: Project, kwargs: dict, error: type, message: str) 
 def test_an_empty_project_or_one_without_codebook(tmp_path: Path) -> None:
     with (
         Project.create(tmp_path / "empty.qualcode", codebook=coder_data.CODEBOOK) as p,
-        pytest.raises(ProjectError, match="has no documents yet"),
+        pytest.raises(ParameterError, match="has no documents yet"),
     ):
         code_project(p, "rules")
     with Project.create(tmp_path / "nobook.qualcode") as p:
         p.add_corpus(coder_data.corpus())
-        with pytest.raises(ProjectError, match="has no codebook"):
+        with pytest.raises(ParameterError, match="has no codebook"):
             code_project(p, "rules")
 
 

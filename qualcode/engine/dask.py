@@ -53,7 +53,6 @@ from qualcode.errors import (
     DependencyError,
     NotFoundError,
     ParameterError,
-    ProjectError,
     QualcodeError,
     parameter_error,
 )
@@ -211,7 +210,7 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
                            partition_size)
     total = sum(p.size for p in partitions)
     if not total:
-        raise ProjectError(f"The documents chosen in {project.path} have no segments.")
+        raise ParameterError(f"The documents chosen in {project.path} have no segments.")
     run = DaskCodingRun(str(project.path), estimator.method, name, tuple(ids),
                         segments=total, phases=phases)
     lap("plan")
