@@ -115,6 +115,8 @@ class LemmaBatch:
         self._blanked = blanked  # an ASCII text, lower-cased, non-chunk characters blanked
         self._chunks_without_forms = chunks_without_forms  # in any text: a lone "'", "_"
         self._chunk_forms = english._chunk_forms
+        self._chunk_starts: list[int] | None = None  # made by the first span(): see there
+        self._first_chunk: list[int] = []
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -134,21 +136,27 @@ class LemmaBatch:
         if blanked is None or (self._chunks_without_forms and self._some_chunk_has_no_form(i)):
             return self._span_slowly(i, start, end)
         # Which chunk of the text the first word comes from (a space before each word, a
-        # JOINER too when it shares the previous word's chunk), which of the chunk's
-        # forms it is, and where the chunk starts in the text (a blanked text is chunks
-        # between spaces). Then the same for the last word, if it is another.
-        forms_of = self._chunk_forms
+        # JOINER too when it shares the previous word's chunk), where that chunk starts in
+        # the text (from the batch's table of chunk starts), and which of the chunk's forms
+        # the word is. Then the same for the last word, if it is another.
         chunk = string.count(" ", begin, start) - string.count(JOINER, begin, start)
-        rest = blanked.split(None, chunk)[chunk]
         form = self._forms_before(start) if string[start - 1] == JOINER else 0
-        first = len(blanked) - len(rest) + forms_of[rest.partition(" ")[0]][form][0]
+        first = self._form_span(i, blanked, chunk, form)[0]
         last = string.rfind(" ", start, end) + 1  # where the last word starts (0: no other)
         if last:
             last += string[last] == JOINER
             chunk += string.count(" ", start, last) - string.count(JOINER, start, last)
-            rest = blanked.split(None, chunk)[chunk]
             form = self._forms_before(last) if string[last - 1] == JOINER else 0
-        return first, len(blanked) - len(rest) + forms_of[rest.partition(" ")[0]][form][1]
+        return first, self._form_span(i, blanked, chunk, form)[1]
+
+    def _form_span(self, i: int, blanked: str, chunk: int, form: int) -> tuple[int, int]:
+        """``(start, end)`` in text ``i`` of form ``form`` of its chunk ``chunk``."""
+        if self._chunk_starts is None:
+            self._chunk_starts, self._first_chunk = _chunk_starts(self._blanked)
+        at = self._chunk_starts[self._first_chunk[i] + chunk]
+        stop = blanked.find(" ", at)
+        start, end = self._chunk_forms[blanked[at : stop if stop >= 0 else None]][form]
+        return at + start, at + end
 
     def _forms_before(self, word: int) -> int:
         """How many words of its chunk come before the word at ``string[word]``."""
@@ -175,6 +183,22 @@ class LemmaBatch:
         last = first + string.count(" ", start, end)
         spans = word_spans(self.texts[i], last + 1)
         return spans[first][0], spans[last][1]
+
+
+def _chunk_starts(blanked: Sequence[str | None]) -> tuple[list[int], list[int]]:
+    """Where each chunk of each blanked text starts in its text (chunks are runs of
+    non-spaces), all texts' in one list, and the index in it of each text's first chunk
+    (a text that is not ASCII, None, has none). One pass of numpy over the whole batch: a
+    span found by splitting its text up to its chunk cost more than finding every chunk."""
+    import numpy as np
+
+    joined = " ".join(b or "" for b in blanked).encode("ascii")
+    offsets = np.cumsum([0] + [len(b or "") + 1 for b in blanked])  # where each text starts
+    chars = np.frombuffer(joined, dtype=np.uint8) != ord(" ")
+    begins = np.flatnonzero(chars & ~np.concatenate(([False], chars[:-1])))
+    first = np.searchsorted(begins, offsets[:-1])
+    within = begins - offsets[np.searchsorted(offsets, begins, side="right") - 1]
+    return within.tolist(), first.tolist()
 
 
 class English:
