@@ -673,6 +673,13 @@ class Project:
         keys = ("coding_id", "old_status", "new_status", "by", "at")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def transaction(self) -> _transaction:
+        """Several reads and writes as one transaction: ``with project.transaction(): ...``.
+
+        Every write inside lands or none does, and no other process writes in between, so
+        what was read inside is still true when the writes land."""
+        return _transaction(self._con)
+
     # -- memos -------------------------------------------------------------------------
     def add_memo(
         self,

@@ -27,17 +27,28 @@ saying who decided, and the session sets it aside (as skipped) and moves on. Und
 change of code sets the original suggestion back to its old status and sets the
 reviewer's replacement coding back to what it was (a replacement that did not exist before
 is marked rejected, as the project keeps every coding it was given).
+
+Undo reaches past the session: once this session's steps are taken back, it takes back
+the reviewer's earlier decisions as the project's review log records them, most recent
+first (yesterday's last decision first), and brings each coding back into the queue to be
+decided again. It never takes back another reviewer's decision, nor one of the reviewer's
+own that something changed since (another reviewer decided on the same coding, or its
+status changed without a review decision): that is refused with the reason, the project is
+left as it is, and the next undo reaches the decision before it. Each undo is one
+transaction.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from qualcode.errors import ParameterError, parameter_error
+from qualcode.errors import NotFoundError, ParameterError, parameter_error
 from qualcode.manual import person
-from qualcode.model import CODING_STATUSES, Codebook, Coding, Document, Segment
+from qualcode.model import CODING_STATUSES, Codebook, Coding, Document, Segment, now_iso
 
 if TYPE_CHECKING:
     from qualcode.project import Project
@@ -50,6 +61,11 @@ KEYS: Mapping[str, str] = {"a": "accept", "r": "reject", "c": "recode", "s": "sk
 #: Orders a queue can take.
 ORDERS = ("document", "confidence", "low_confidence", "code")
 _ACTION_STATUS = {"accept": "accepted", "reject": "rejected", "recode": "rejected"}
+# The reason Project.recode() gives the reviewer's replacement coding.
+_RECODED = re.compile(r"recoded from .+ \(coding (?P<coding_id>\d+)\)")
+# A replacement coding is stamped before its recode's decision is logged; the gap is the
+# time the write waited for the project (Project.open's timeout is 30 s) and a little more.
+_RECODE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,9 @@ class Decision:
 
     ``previous_status`` is the coding's status before; for a recode ``new_code`` and
     ``new_coding_id`` name the reviewer's replacement and ``replaced_status`` is the status
-    that replacement had before (None when it did not exist).
+    that replacement had before (None when it did not exist). ``at``: when it was decided
+    (ISO 8601, UTC), also for a decision of an earlier session taken back by
+    :meth:`ReviewSession.undo`.
     """
 
     coding_id: int
@@ -67,6 +85,7 @@ class Decision:
     new_code: str | None = None
     new_coding_id: int | None = None
     replaced_status: str | None = None
+    at: str | None = field(default=None, compare=False)
 
     @property
     def status(self) -> str | None:
@@ -207,6 +226,7 @@ class ReviewSession:
         order: str = "document",
         context: int = 1,
         _history: Sequence[Decision] = (),
+        _set_aside: Sequence[int] = (),
     ) -> None:
         self.project = project
         self.reviewer = person(reviewer, "ReviewSession()", parameter="reviewer",
@@ -240,6 +260,8 @@ class ReviewSession:
         # is another reviewer's (or process's) decision, never overwritten.
         self._queued_status = {c.id: c.status for c in queued}
         self._history: list[Decision] = list(_history)
+        # Rows of the review log whose undo was refused: the next undo reaches past them.
+        self._set_aside: set[int] = set(_set_aside)
         self._decisions: dict[int, Decision] = {}
         self._skipped: set[int] = set()
         for step in self._history:  # a refiltered session keeps what was decided
@@ -304,7 +326,8 @@ class ReviewSession:
                 f"{', '.join(self.filters)}."
             )
         return ReviewSession(self.project, reviewer=self.reviewer,
-                             **{**self.filters, **changes}, _history=self._history)
+                             **{**self.filters, **changes}, _history=self._history,
+                             _set_aside=sorted(self._set_aside))
 
     # -- where we are ------------------------------------------------------------------------------
     @property
@@ -438,16 +461,21 @@ class ReviewSession:
                     f"The coding already has code '{new_code}'; accept it instead of "
                     "changing its code."
                 )
-            before = [c for c in self.project.codings(document=coding.document_id,
-                                                      code=new_code, coder=by)
-                      if (c.start, c.end) == (coding.start, coding.end)]
-            new_id = self.project.recode(coding_id, new_code, by=by)
+            with self.project.transaction():
+                before = [c for c in self.project.codings(document=coding.document_id,
+                                                          code=new_code, coder=by)
+                          if (c.start, c.end) == (coding.start, coding.end)]
+                if before and before[0].status != "accepted":
+                    # Logged (recode() would change it silently), so that a later session
+                    # can set the replacement back to what it was.
+                    self.project.accept(before[0].id, by=by)  # type: ignore[arg-type]
+                new_id = self.project.recode(coding_id, new_code, by=by)
             step = Decision(coding_id, "recode", coding.status, new_code, new_id,
-                            before[0].status if before else None)
+                            before[0].status if before else None, at=now_iso())
         else:
             (self.project.accept if action == "accept" else self.project.reject)(
                 coding_id, by=by)
-            step = Decision(coding_id, action, coding.status)
+            step = Decision(coding_id, action, coding.status, at=now_iso())
         self._remember(step)
         return step
 
@@ -468,7 +496,8 @@ class ReviewSession:
     def skip(self) -> Decision:
         """Leave the current coding undecided (it stays suggested) and move on."""
         coding_id = self._current_id("skip")
-        step = Decision(coding_id, "skip", self.project.coding(coding_id).status)
+        step = Decision(coding_id, "skip", self.project.coding(coding_id).status,
+                        at=now_iso())
         self._remember(step)
         return step
 
@@ -488,16 +517,218 @@ class ReviewSession:
 
     def undo(self) -> Decision | None:
         """Take back the last decision or skip (in the project too) and make that item
-        current again. Returns what was undone, None if there was nothing."""
-        if not self._history:
+        current again. Returns what was undone, None if there was nothing.
+
+        When this session has nothing left to take back, it takes back the reviewer's
+        decisions of earlier sessions, most recent first, and brings the coding back into
+        the queue. A decision another reviewer (or a change without a review decision) has
+        overtaken since is not undone: :class:`~qualcode.errors.ParameterError` says why,
+        nothing changes, and the next undo reaches the decision before it. The project is
+        read and written in one transaction."""
+        if self._history and self._history[-1].action == "skip":
+            step = self._history.pop()
+            self._forget(step)
+            return step
+        with self.project.transaction():  # nothing can change between the checks and writes
+            log = self.project.decisions()
+            plan = self._plan_undo(log)
+            if plan is None:
+                return None
+            stale, entry, logged = plan
+            del self._history[len(self._history) - stale :]  # taken back elsewhere
+            if entry is not None and entry.action == "skip":
+                self._history.pop()
+                self._forget(entry)
+                return entry
+            step = entry or logged.decision(self.project)  # type: ignore[union-attr]
+            refusal = self._refusal(step, log, logged)
+            if refusal:
+                if logged is not None:
+                    self._set_aside.add(logged.index)
+                if entry is not None:
+                    self._history.pop()
+                raise ParameterError(
+                    f"Cannot undo your {self.describe(step)}: {refusal}. It is left as it "
+                    "is; undo again to take back your decision before it."
+                )
+            by = self.reviewer
+            if step.status is not None and step.previous_status != step.status:
+                self.project.set_status(step.coding_id, step.previous_status, by=by)
+            if step.action == "recode" and step.new_coding_id is not None:
+                self.project.set_status(step.new_coding_id,
+                                        step.replaced_status or "rejected", by=by)
+        if entry is not None:
+            self._history.pop()
+            self._forget(step)
+        else:
+            self._bring_back(step)
+        return step
+
+    @property
+    def undoable(self) -> Decision | None:
+        """What :meth:`undo` would take back now (this session's last step, else the
+        reviewer's latest standing decision of an earlier session), or None."""
+        if self._history and self._history[-1].action == "skip":
+            return self._history[-1]
+        plan = self._plan_undo(self.project.decisions())
+        if plan is None:
             return None
-        step = self._history.pop()
-        by = self.reviewer
-        if step.action in ("accept", "reject", "recode"):
-            self.project.set_status(step.coding_id, step.previous_status, by=by)
+        _, entry, logged = plan
+        return entry or logged.decision(self.project)  # type: ignore[union-attr]
+
+    def _plan_undo(
+        self, log: Sequence[Mapping[str, Any]]
+    ) -> tuple[int, Decision | None, _LoggedStep | None] | None:
+        """What to take back: (how many of the session's last steps were taken back
+        elsewhere already, the session's step to take back or None, the logged step or
+        None); None when there is nothing."""
+        standing = [s for s in self._standing(log) if s.index not in self._set_aside]
+        stale = 0
+        for entry in reversed(self._history):
+            if entry.action == "skip" or entry.previous_status == entry.status:
+                # a skip, or a decision that changed nothing the log records
+                return stale, entry, None
+            mine = next((s for s in reversed(standing) if (
+                s.coding_id, s.previous_status, s.status) == (
+                entry.coding_id, entry.previous_status, entry.status)), None)
+            if mine is None:  # taken back by another session of this reviewer
+                stale += 1
+                continue
+            if mine is standing[-1]:
+                return stale, entry, mine
+            break  # a later decision of this reviewer (made elsewhere) goes first
+        if not standing:
+            return None
+        return stale, None, standing[-1]
+
+    def _standing(self, log: Sequence[Mapping[str, Any]]) -> list[_LoggedStep]:
+        """This reviewer's decisions in the review log that are not taken back, oldest
+        first, each marked with the first later decision on its codings by anyone else.
+
+        An undo is logged as the reverse change by the same person, so it cancels the
+        step it takes back. A change of code is logged as the rejection of the suggestion
+        (just after the replacement's acceptance, when the replacement already existed); a
+        new replacement is known by the reason recode() gives it."""
+        me = self.reviewer
+        replacements: dict[int, list[Coding]] = {}
+        for coding in self.project.codings(coder=me, method="review"):
+            found = _RECODED.fullmatch(coding.reason)
+            if found:
+                replacements.setdefault(int(found["coding_id"]), []).append(coding)
+        made_by_recode = {c.id for cs in replacements.values() for c in cs}
+        claimed: set[int] = set()
+        ever_logged: set[int] = set()
+        standing: list[_LoggedStep] = []
+        replacement_undo: int | None = None  # its undo row comes next
+        index = 0
+        while index < len(log):
+            row = log[index]
+            coding_id, old, new = row["coding_id"], row["old_status"], row["new_status"]
+            first_row = coding_id not in ever_logged
+            ever_logged.add(coding_id)
+            index += 1
+            if row["by"] == me and old == "accepted" and (
+                coding_id == replacement_undo
+                or (first_row and coding_id in made_by_recode and coding_id not in claimed)
+            ):  # a replacement set back by the undo of its change of code
+                replacement_undo = None
+                continue
+            replacement_undo = None
+            if row["by"] == me:
+                latest = next((s for s in reversed(standing) if s.coding_id == coding_id),
+                              None)
+                if latest is not None and (old, new) == (latest.status,
+                                                         latest.previous_status):
+                    standing.remove(latest)  # an undo
+                    replacement_undo = latest.new_coding_id
+                    continue
+                if new != "suggested":
+                    step = _LoggedStep(index - 1, coding_id, old, new, row["at"])
+                    pair = log[index] if index < len(log) else None
+                    if new == "accepted" and pair is not None and self._replaced_then(
+                            coding_id, pair, standing):
+                        ever_logged.add(pair["coding_id"])
+                        step = _LoggedStep(index, pair["coding_id"], pair["old_status"],
+                                           "rejected", pair["at"], coding_id, old)
+                        claimed.add(coding_id)
+                        index += 1
+                    elif new == "rejected" and coding_id in replacements:
+                        made = self._made_by(coding_id, row["at"],
+                                             replacements[coding_id], claimed)
+                        if made is not None:
+                            step.new_coding_id = made
+                            claimed.add(made)
+                    standing.append(step)
+                    continue
+            # someone else's decision (or this reviewer's own setting back to suggested)
+            for step in standing:
+                if step.superseded is None and coding_id in (step.coding_id,
+                                                             step.new_coding_id):
+                    step.superseded = dict(row)
+        return standing
+
+    def _made_by(self, coding_id: int, at: str, replacements: Sequence[Coding],
+                 claimed: set[int]) -> int | None:
+        """The replacement that the change of code of ``coding_id`` logged ``at`` made, if
+        that rejection was a change of code (None for a plain rejection)."""
+        suggestion = _get(self.project, coding_id)
+        return next((c.id for c in replacements if c.id not in claimed
+                     and suggestion is not None and (c.document_id, c.start, c.end) == (
+                         suggestion.document_id, suggestion.start, suggestion.end)
+                     and 0 <= _seconds(c.created, at) <= _RECODE_SECONDS), None)
+
+    def _replaced_then(self, coding_id: int, row: Mapping[str, Any],
+                       standing: Sequence[_LoggedStep]) -> bool:
+        """Whether accepting ``coding_id`` and then ``row`` (the next log row) were one
+        change of code: the reviewer's coding of the same words, then the rejection of
+        the suggestion with another code."""
+        if row["by"] != self.reviewer or row["new_status"] != "rejected" or (
+                row["coding_id"] == coding_id):
+            return False
+        if any(s.coding_id == row["coding_id"] and (s.status, s.previous_status) == (
+                row["old_status"], "rejected") for s in standing):
+            return False  # the undo of an earlier step
+        replacement, suggestion = _get(self.project, coding_id), _get(self.project,
+                                                                      row["coding_id"])
+        return (replacement is not None and suggestion is not None
+                and replacement.coder == self.reviewer
+                and (replacement.document_id, replacement.start, replacement.end) == (
+                    suggestion.document_id, suggestion.start, suggestion.end)
+                and replacement.code_id != suggestion.code_id)
+
+    def _refusal(self, step: Decision, log: Sequence[Mapping[str, Any]],
+                 logged: _LoggedStep | None) -> str:
+        """Why ``step`` cannot be undone ('' when it can)."""
+        later = logged.superseded if logged is not None else None
+        if later is None and step.new_coding_id is not None and step.at is not None:
+            later = next((dict(r) for r in log if r["coding_id"] == step.new_coding_id
+                          and r["by"] != self.reviewer and r["at"] >= step.at), None)
+        if later is not None:
+            who = later["by"] or "someone (no name logged)"
+            what = ("it" if later["coding_id"] == step.coding_id
+                    else f"your replacement coding {later['coding_id']}")
+            done = (f"set {what} back to suggested" if later["new_status"] == "suggested"
+                    else f"{later['new_status']} {what}")
+            return f"{who} {done} since, on {_local_time(later['at'])}"
+        coding = _get(self.project, step.coding_id)
+        if coding is None:
+            return f"coding {step.coding_id} is no longer in the project"
+        expected = step.status or step.previous_status
+        if coding.status != expected:
+            return (f"it is {coding.status} now, not {expected} as you left it, and no "
+                    "review decision says why (an import or another tool changed it)")
         if step.action == "recode" and step.new_coding_id is not None:
-            self.project.set_status(step.new_coding_id, step.replaced_status or "rejected",
-                                    by=by)
+            replacement = _get(self.project, step.new_coding_id)
+            if replacement is None:
+                return (f"your replacement coding {step.new_coding_id} is no longer in the "
+                        "project")
+            if replacement.status != "accepted":
+                return (f"your replacement coding {step.new_coding_id} is "
+                        f"{replacement.status} now, not accepted as you left it")
+        return ""
+
+    def _forget(self, step: Decision) -> None:
+        """Clear the session's memory of ``step`` (taken back) and go back to its item."""
         self._decisions.pop(step.coding_id, None)
         self._skipped.discard(step.coding_id)
         for earlier in self._history:  # an earlier step on the same coding counts again
@@ -505,7 +736,44 @@ class ReviewSession:
                 self._apply_memory(earlier)
         if step.coding_id in self._queue:
             self._position = self._queue.index(step.coding_id)
-        return step
+
+    def _bring_back(self, step: Decision) -> None:
+        """An earlier session's decision was taken back: its coding joins the queue here,
+        as the item to decide now."""
+        coding_id = step.coding_id
+        if coding_id not in self._queue:
+            self._queue.insert(self._position if self._position is not None
+                               else len(self._queue), coding_id)
+        self._queued_status[coding_id] = step.previous_status
+        self._decisions.pop(coding_id, None)
+        self._skipped.discard(coding_id)
+        self._position = self._queue.index(coding_id)
+
+    def describe(self, step: Decision, *, undone: bool = False) -> str:
+        """``step`` in words: what was done to which coding (document, code, where the
+        quote starts and its first words) and when, e.g. ``accept of coding 1, Attendance
+        [attendance] in d1 at 38: "He was absent all week.", decided 2024-05-02 10:12``.
+        ``undone=True`` says it was taken back and what the coding is now."""
+        what = f"change to {step.new_code}" if step.action == "recode" else step.action
+        coding = _get(self.project, step.coding_id)
+        if coding is None:
+            text = f"{what} of coding {step.coding_id} (no longer in the project)"
+        else:
+            book = self.project.codebook
+            name = (book.get(coding.code_id).name if book is not None
+                    and coding.code_id in book else coding.code_id)
+            words = " ".join(self.project.text_of(coding).split())
+            quote = words if len(words) <= 60 else words[:59] + "…"
+            text = (f'{what} of coding {coding.id}, {name} [{coding.code_id}] in '
+                    f'{coding.document_id} at {coding.start}: "{quote}"')
+        if step.at:
+            text += f", {'skipped' if step.action == 'skip' else 'decided'} " + _local_time(
+                step.at)
+        if not undone:
+            return text
+        if step.action == "skip":
+            return f"Undone: {text}."
+        return f"Undone: {text}; it is {step.previous_status} again."
 
     def revisit_skipped(self) -> ReviewItem | None:
         """Bring skipped items back into the queue and go to the first of them."""
@@ -551,3 +819,53 @@ class ReviewSession:
                 "remaining": p.remaining,
                 "filters": {k: v for k, v in self.filters.items() if v is not None}}
 
+
+
+@dataclass
+class _LoggedStep:
+    """One of the reviewer's decisions as the review log records it: its row (``index`` in
+    :meth:`Project.decisions`), the change of status, and for a change of code the
+    replacement and its status before (None when it was made then). ``superseded``: the
+    first later decision on these codings by anyone else (filled in while reading the log).
+    """
+
+    index: int
+    coding_id: int
+    previous_status: str
+    status: str
+    at: str
+    new_coding_id: int | None = None
+    replaced_status: str | None = None
+    superseded: dict[str, Any] | None = None
+
+    def decision(self, project: Project) -> Decision:
+        if self.new_coding_id is not None:
+            replacement = _get(project, self.new_coding_id)
+            return Decision(self.coding_id, "recode", self.previous_status,
+                            replacement.code_id if replacement is not None else None,
+                            self.new_coding_id, self.replaced_status, at=self.at)
+        action = "accept" if self.status == "accepted" else "reject"
+        return Decision(self.coding_id, action, self.previous_status, at=self.at)
+
+
+def _get(project: Project, coding_id: int) -> Coding | None:
+    try:
+        return project.coding(coding_id)
+    except NotFoundError:
+        return None
+
+
+def _seconds(earlier: str, later: str) -> float:
+    """Seconds from one ISO 8601 time to another (a large number if either is unreadable)."""
+    try:
+        return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _local_time(at: str) -> str:
+    """An ISO 8601 time as the reader's local date and minute (as given if unreadable)."""
+    try:
+        return datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return at

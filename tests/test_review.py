@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from builders import make_corpus
 
-from qualcode.errors import NotFoundError, ParameterError
+from qualcode.errors import NotFoundError, ParameterError, ProjectError
 from qualcode.model import Code, Coding
 from qualcode.project import Project
 from qualcode.review import KEYS, Decision, Progress, ReviewSession
@@ -239,3 +241,157 @@ def test_progress_and_displays(suggested):
     done = session(suggested, coder="nobody")
     assert "Review done." in done._repr_html_()
     assert Progress(0, 0, 0, 0, 0).fraction == 1.0
+
+
+# -- undo across sessions ----------------------------------------------------------------------
+
+
+def _reopened(project) -> Project:
+    """The project's file opened afresh (the open one is closed): the next day's session."""
+    project.close()
+    return Project.open(project.path)
+
+
+def test_undo_reaches_decisions_of_an_earlier_session(suggested):
+    yesterday = session(suggested)
+    yesterday.accept()  # 1
+    yesterday.reject()  # 2
+    replacement = yesterday.recode("Hospitality").new_coding_id  # 3, to tea
+    with _reopened(suggested) as project:
+        today = session(project)
+        assert today.queue == (5, 4)
+        today.accept()  # today's own step is taken back first
+        assert today.undo().coding_id == 5 and project.coding(5).status == "suggested"
+        assert today.undoable.coding_id == 3
+        step = today.undo()
+        assert (step.action, step.coding_id, step.new_code, step.new_coding_id) == (
+            "recode", 3, "tea", replacement)
+        assert step.at is not None
+        assert project.coding(3).status == "suggested"
+        assert project.coding(replacement).status == "rejected"
+        # the coding comes back into the queue, to be decided again
+        assert today.queue == (3, 5, 4) and today.current.coding.id == 3
+        assert today.undo() == Decision(2, "reject", "suggested")
+        assert project.coding(2).status == "suggested" and today.current.coding.id == 2
+        assert today.undo() == Decision(1, "accept", "suggested")
+        assert [c.status for c in project.codings(coder="rules")] == ["suggested"] * 5
+        assert today.undo() is None and today.undoable is None
+        assert today.queue == (1, 2, 3, 5, 4) and today.progress == Progress(5, 0, 0, 0, 0)
+        assert today.reject().coding_id == 1 and today.current.coding.id == 2
+    with _reopened(project) as project:  # and the day after: the reject just made first
+        assert session(project).undo() == Decision(1, "reject", "suggested")
+
+
+def test_undo_of_an_earlier_change_of_code_onto_an_existing_coding(suggested):
+    existing = suggested.add_codings([Coding("d1", *_span(suggested, "d1", "Mum put the "
+                                                          "kettle on."), "attendance",
+                                             "alice", status="rejected")])[0]
+    session(suggested, code="tea").recode("attendance")
+    with _reopened(suggested) as project:
+        step = session(project).undo()
+        assert (step.action, step.new_coding_id, step.replaced_status) == (
+            "recode", existing, "rejected")
+        assert project.coding(existing).status == "rejected"
+        assert project.coding(2).status == "suggested"
+
+
+def test_undo_never_takes_back_another_reviewers_decision(suggested):
+    alice = session(suggested)
+    alice.accept()  # 1
+    alice.accept()  # 2
+    bob = ReviewSession(suggested, reviewer="bob", status=["suggested", "accepted"])
+    for coding_id in (2, 3):  # bob decides on 2 after alice, then on 3: the latest
+        bob.go_to(bob.queue.index(coding_id))
+        bob.reject()
+    with _reopened(suggested) as project:
+        log = project.decisions()
+        today = session(project)
+        with pytest.raises(ParameterError) as refused:
+            today.undo()
+        message = str(refused.value)
+        assert message.startswith("Cannot undo your accept of coding 2, Hospitality [tea] "
+                                  'in d1 at 68: "Mum put the kettle on.", decided ')
+        assert "bob rejected it since, on " in message and "left as it is" in message
+        assert project.decisions() == log and project.coding(2).status == "rejected"
+        # the next undo reaches alice's decision before it; bob's stay as they are
+        assert today.undo() == Decision(1, "accept", "suggested")
+        assert today.undo() is None
+        assert [project.coding(i).status for i in (1, 2, 3)] == [
+            "suggested", "rejected", "rejected"]
+        assert ReviewSession(project, reviewer="bob").undo().coding_id == 3
+
+
+def test_undo_in_the_same_session_refuses_a_decision_made_since(suggested):
+    s = session(suggested)
+    s.accept()
+    with Project.open(suggested.path) as elsewhere:  # another reviewer, at the same time
+        elsewhere.reject(1, by="bob")
+    with pytest.raises(ParameterError, match="bob rejected it since"):
+        s.undo()
+    assert suggested.coding(1).status == "rejected"
+    assert s.undo() is None and suggested.coding(1).status == "rejected"
+
+
+def _recode_by_open_coding(project):
+    project.recode(1, "tea", by="open-coding")  # e.g. codes merged in open coding
+
+
+def _status_set_by_another_tool(project):
+    with sqlite3.connect(project.path) as con:  # no review decision logged
+        con.execute("UPDATE codings SET status = 'suggested' WHERE id = 1")
+
+
+def _deleted_by_another_tool(project):
+    with sqlite3.connect(project.path) as con:
+        con.execute("DELETE FROM codings WHERE id = 1")
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (_recode_by_open_coding, "open-coding rejected it since, on "),
+    (_status_set_by_another_tool, "it is suggested now, not accepted as you left it, and "
+                                  "no review decision says why"),
+    (_deleted_by_another_tool, "coding 1 is no longer in the project"),
+])
+def test_undo_refuses_a_decision_changed_since(suggested, change, reason):
+    session(suggested).accept()
+    path = suggested.path
+    suggested.close()
+    with Project.open(path) as project:
+        change(project)
+    with Project.open(path) as project:
+        codings, log = list(project.codings()), project.decisions()
+        with pytest.raises(ParameterError) as refused:
+            session(project).undo()
+        assert reason in str(refused.value)
+        assert list(project.codings()) == codings and project.decisions() == log
+
+
+def _failing_on(project, monkeypatch, coding_id):
+    """Make writing ``coding_id``'s status fail, as a full disk would."""
+    set_status = project.set_status
+
+    def set_status_or_fail(ids, status, *, by=None):
+        if ids == coding_id:
+            raise ProjectError("Could not write to the project (disk is full); nothing was "
+                               "changed.")
+        return set_status(ids, status, by=by)
+
+    monkeypatch.setattr(project, "set_status", set_status_or_fail)
+
+
+@pytest.mark.parametrize("reopen", [False, True])
+def test_undo_of_a_change_of_code_is_one_transaction(suggested, monkeypatch, reopen):
+    s = session(suggested, code="tea")
+    step = s.recode("attendance")
+    log = suggested.decisions()
+    project = _reopened(suggested) if reopen else suggested
+    with project:
+        if reopen:
+            s = session(project)
+        _failing_on(project, monkeypatch, step.new_coding_id)
+        with pytest.raises(ProjectError, match="disk is full"):
+            s.undo()
+        # nothing half taken back: the suggestion stays rejected beside its replacement
+        assert project.coding(2).status == "rejected"
+        assert project.coding(step.new_coding_id).status == "accepted"
+        assert project.decisions() == log

@@ -119,7 +119,8 @@ def review(
     """Accept, reject or change machine suggestions one by one in the terminal.
 
     Keys: a accept, r reject, c change the code, s skip, u undo, q quit. Each decision is
-    saved at once, so quitting keeps them.
+    saved at once, so quitting keeps them. u also takes back your decisions of earlier
+    sessions, most recent first, and shows each again to decide.
     """
     from qualcode.api import open_project
     from qualcode.review import ReviewSession
@@ -130,7 +131,8 @@ def review(
                                 order=order)
         if session.done:
             console.print("No suggestions to review.")
-            return
+            if session.undoable is None:
+                return
         quit_early = _review_in_terminal(session)
         console.print(str(session.progress) + (" (stopped; run again to go on)."
                                                if quit_early else "."), markup=False)
@@ -143,15 +145,34 @@ def _review_in_terminal(session: ReviewSession) -> bool:
     """
     from qualcode.errors import NotFoundError, ParameterError
 
-    while not session.done:
+    while True:
         item = session.current
-        assert item is not None
-        console.print(_card(item))
-        key = _read("[a]ccept [r]eject [c]hange [s]kip [u]ndo [q]uit: ").lower()[:1]
-        if key in ("q", ""):  # q, or the end of the input
-            return True
-        if key not in "arcsu":
-            console.print("Please type a, r, c, s, u or q.", markup=False)
+        if item is None:  # all decided: undo can still take the last ones back
+            if session.undoable is None:
+                return False
+            key = _read("Nothing left to review. [u]ndo [q]uit: ").lower()[:1]
+            if key in ("q", ""):
+                return False
+            if key != "u":
+                console.print("Please type u or q.", markup=False)
+                continue
+        else:
+            console.print(_card(item))
+            key = _read("[a]ccept [r]eject [c]hange [s]kip [u]ndo [q]uit: ").lower()[:1]
+            if key in ("q", ""):  # q, or the end of the input
+                return True
+            if key not in "arcsu":
+                console.print("Please type a, r, c, s, u or q.", markup=False)
+                continue
+        if key == "u":
+            try:
+                step = session.undo()
+            except ParameterError as exc:  # overtaken since: say why, change nothing
+                console.print(Text(str(exc), style="red"))
+                continue
+            console.print("Nothing of yours left to undo (other reviewers' decisions are "
+                          "theirs to take back)." if step is None
+                          else session.describe(step, undone=True), markup=False)
             continue
         new_code = None
         if key == "c":
@@ -162,7 +183,6 @@ def _review_in_terminal(session: ReviewSession) -> bool:
             session.press(key, code=new_code)
         except (NotFoundError, ParameterError) as exc:  # e.g. an unknown code: ask again
             console.print(Text(str(exc), style="red"))
-    return False
 
 
 def _card(item: ReviewItem) -> Panel:
