@@ -120,9 +120,9 @@ padding:0 4px;margin:0 2px 0 1px;border-radius:3px;vertical-align:super;white-sp
 vertical-align:middle;margin-right:4px}
 .qc-line{display:inline-block;width:22px;height:0;border-bottom:3px #333;vertical-align:middle}
 .qc-table{border-collapse:collapse;width:100%;font-size:13px;table-layout:auto}
-.qc-table th{text-align:left;background:#f6f8fa;border-bottom:2px solid #d0d7de;
+.qc-table th{text-align:start;background:#f6f8fa;border-bottom:2px solid #d0d7de;
 padding:4px 6px;position:sticky;top:0}
-.qc-table td{text-align:left;vertical-align:top;border-bottom:1px solid #eaeef2;
+.qc-table td{text-align:start;vertical-align:top;border-bottom:1px solid #eaeef2;
 padding:4px 6px;overflow-wrap:break-word}
 .qc-table td.qc-passage{font-family:Georgia,serif;font-size:14px;min-width:260px;
 line-height:1.5em}
@@ -142,13 +142,14 @@ vertical-align:middle;margin-right:4px;overflow:hidden}
 .qc-tree,.qc-tree ul{list-style:none;margin:0;padding-left:18px}
 .qc-tree{padding-left:0}
 .qc-tree li{margin:4px 0}
-.qc-def{color:#333;margin:1px 0 0 18px}
-.qc-criteria{margin:2px 0 4px 18px;font-size:12.5px;color:#444}
+.qc-def{color:#333;margin:1px 0 0;margin-inline-start:18px}
+.qc-criteria{margin:2px 0 4px;margin-inline-start:18px;font-size:12.5px;color:#444}
 .qc-criteria dt{font-weight:600;margin-top:2px}
-.qc-criteria dd{margin:0 0 0 12px}
+.qc-criteria dd{margin:0;margin-inline-start:12px}
 .qc-id{font-family:ui-monospace,monospace;font-size:11.5px;color:#5f6368}
 .qc-more{color:#5f6368;font-style:italic}
-.qc-card{border-left:4px solid var(--qc-c,#888);padding:6px 10px;margin:6px 0;background:#fafbfc}
+.qc-card{border-inline-start:4px solid var(--qc-c,#888);padding:6px 10px;margin:6px 0;
+background:#fafbfc}
 </style>"""
 
 
@@ -160,6 +161,30 @@ def _n(count: int, noun: str) -> str:
 def _e(value: object) -> str:
     """Escaped text for HTML content and (double-quoted) attribute values."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+# -- writing direction ---------------------------------------------------------------------------
+# Displays are left to right (their labels are English). User text that reads right to left
+# (Arabic, Hebrew, Persian, Urdu) carries dir="rtl" when it fills an element, or sits in a
+# <bdi> inside one of our sentences; the direction comes from the whole text, not only its
+# first letter as dir="auto" would (see qualcode.export._common.text_direction).
+def _dir(text: str, within: str = "ltr") -> str:
+    from qualcode.export._common import dir_attribute
+
+    return dir_attribute(text, within)
+
+
+def _bdi(text: str) -> str:
+    """``text`` escaped, isolated in a ``<bdi>`` when it reads right to left."""
+    from qualcode.export._common import isolated
+
+    return isolated(_e(text), text)
+
+
+def _direction(text: str) -> str:
+    from qualcode.export._common import text_direction
+
+    return "rtl" if text_direction(text) == "rtl" else "ltr"
 
 
 # -- colours -------------------------------------------------------------------------------------
@@ -387,6 +412,7 @@ def _render_text(
     the next line while turns without overlaps keep the normal spacing.
     """
     high = len(text) if high is None else high
+    direction = _direction(text[low:high])
     codings = [c for c in codings if c.start < high and c.end > low and c.start < c.end]
     lanes = _lanes(codings)
     groups: list[tuple[Segment | None, list[_Run]]] = []
@@ -405,8 +431,9 @@ def _render_text(
             out.append(f'<span class="{css}"{style}>')
         else:
             role = f" qc-{segment.role}" if segment.role else ""
+            turn_dir = _dir(text[max(segment.start, low):min(segment.end, high)], direction)
             out.append(f'<span class="qc-turn{role}" data-index="{segment.index}" '
-                       f'data-speaker="{_e(segment.speaker or "")}"{style}>')
+                       f'data-speaker="{_e(segment.speaker or "")}"{style}{turn_dir}>')
         pad = used * LANE_STEP + 1
         for run in runs:
             if tags:
@@ -416,7 +443,8 @@ def _render_text(
                 piece = _mark(run, codings, lanes, colors, codebook, pad, piece)
             out.append(piece)
         out.append("</span>")
-    return f'<div class="qc-text">{"".join(out)}</div>'
+    block_dir = f' dir="{direction}"' if direction == "rtl" else ""
+    return f'<div class="qc-text"{block_dir}>{"".join(out)}</div>'
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -454,13 +482,13 @@ def legend_html(
         theme = theme_of[code_id]
         if grouped and theme != current:
             label = _name_of(codebook, theme) if theme is not None else "Not in the codebook"
-            out.append(f'<div class="qc-legend-theme">{_e(label)}</div>')
+            out.append(f'<div class="qc-legend-theme"{_dir(label)}>{_e(label)}</div>')
             current = theme
         colour = colors[code_id]
         count = f" ({counts[code_id]})" if counts is not None and code_id in counts else ""
         out.append(f'<span class="qc-key" data-code="{_e(code_id)}">'
                    f'<span class="qc-swatch" style="background:{colour}"></span>'
-                   f'{_e(_name_of(codebook, code_id))}{_e(count)}</span>')
+                   f'{_bdi(_name_of(codebook, code_id))}{_e(count)}</span>')
     styles = {"accepted": "solid", "suggested": "dashed", "rejected": "dotted"}
     present = [s for s in CODING_STATUSES if s in set(statuses)]
     if present:
@@ -474,6 +502,10 @@ def legend_html(
 
 def _attributes_line(document: Document) -> str:
     return ", ".join(f"{k}: {v}" for k, v in document.attributes.items())
+
+
+def _attributes_html(document: Document) -> str:
+    return ", ".join(f"{_bdi(str(k))}: {_bdi(str(v))}" for k, v in document.attributes.items())
 
 
 def document_html(
@@ -511,12 +543,13 @@ def document_html(
     if turns:
         meta.append(f"{len(turns)} {turns[0].kind}s")
     meta.append(f"{_n(len(mine), 'coding')} of {_n(len(counts), 'code')}")
-    attributes = _attributes_line(document)
-    out = [STYLE if style else "", f'<div class="qc qc-doc" data-document="{_e(document.id)}">',
-           f'<div class="qc-head"><b>{_e(document.id)}</b> '
+    attributes = _attributes_html(document)
+    out = [STYLE if style else "",
+           f'<div class="qc qc-doc" data-document="{_e(document.id)}" dir="ltr">',
+           f'<div class="qc-head"><b{_dir(document.id)}>{_e(document.id)}</b> '
            f'<span class="qc-meta">{_e(" · ".join(meta))}</span></div>']
     if attributes:
-        out.append(f'<div class="qc-meta">{_e(attributes)}</div>')
+        out.append(f'<div class="qc-meta">{attributes}</div>')
     if legend and mine:
         out.append(legend_html(counts, palette, codebook, counts=counts,
                                statuses={c.status for c in mine}))
@@ -663,9 +696,10 @@ def _confidence_cell(confidence: float | None, colour: str) -> str:
 
 def _chip(code_id: str, colors: Mapping[str, str], codebook: Codebook | None) -> str:
     colour = colors[code_id]
+    name = _name_of(codebook, code_id)
     return (f'<span class="qc-chip" data-code="{_e(code_id)}" '
-            f'style="background:{colour};color:{_foreground(colour)}">'
-            f"{_e(_name_of(codebook, code_id))}</span>")
+            f'style="background:{colour};color:{_foreground(colour)}"{_dir(name)}>'
+            f"{_e(name)}</span>")
 
 
 def codings_html(
@@ -713,7 +747,7 @@ def codings_html(
         by_doc.setdefault(s.document_id, []).append(s)
     palette = code_colors(codebook, sorted({c.code_id for c in codings}), colors)
     head = ("#", "document", "code", "confidence", "reason", "passage", "status", "coder")
-    out = [STYLE if style else "", '<div class="qc qc-review">',
+    out = [STYLE if style else "", '<div class="qc qc-review" dir="ltr">',
            f'<div class="qc-head"><b>{_n(len(codings), "coding")}</b> '
            f'<span class="qc-meta">{_e(_status_summary(codings))}</span></div>',
            '<table class="qc-table"><thead><tr>',
@@ -725,8 +759,10 @@ def codings_html(
                                context=context)
         speakers = [s.speaker for s in by_doc.get(c.document_id, [])
                     if s.start <= c.start < s.end and s.speaker]
-        where = _e(c.document_id) + (f'<br><span class="qc-meta">{_e(speakers[0])}</span>'
-                                     if speakers else "")
+        where = _bdi(c.document_id) + (
+            f'<br><span class="qc-meta"{_dir(speakers[0])}>{_e(speakers[0])}</span>'
+            if speakers else "")
+        shown_text = document.text[turn[0]:turn[1]] if turn else document.text[c.start:c.end]
         coder = _e(c.coder) + (f'<br><span class="qc-meta">{_e(c.method)}</span>'
                                if c.method and c.method != c.coder else "")
         row_id = f' data-coding-id="{c.id}"' if c.id is not None else ""
@@ -735,8 +771,8 @@ def codings_html(
             f'<td class="qc-n">{n}</td><td class="qc-document">{where}</td>'
             f'<td class="qc-code">{_chip(c.code_id, palette, codebook)}</td>'
             f"{_confidence_cell(c.confidence, palette[c.code_id])}"
-            f'<td class="qc-reason">{_e(c.reason)}</td>'
-            f'<td class="qc-passage">{passage}</td>'
+            f'<td class="qc-reason"{_dir(c.reason)}>{_e(c.reason)}</td>'
+            f'<td class="qc-passage"{_dir(shown_text)}>{passage}</td>'
             f'<td><span class="qc-status qc-status-{_e(c.status)}">{_e(c.status)}</span></td>'
             f'<td class="qc-coder">{coder}</td></tr>')
     out.append("</tbody></table>")
@@ -815,15 +851,16 @@ def review_card_html(
                                  low=low, high=high, tags=None)
     speaker = next((s.speaker for s in turns if s.start <= coding.start < s.end and s.speaker),
                    None)
-    where = " · ".join(x for x in (document.id, speaker, _attributes_line(document)) if x)
+    where = " · ".join(x for x in (_bdi(document.id), _bdi(speaker or ""),
+                                   _attributes_html(document)) if x)
     definition = ""
     if codebook is not None and coding.code_id in codebook:
         code = codebook.get(coding.code_id)
-        path = " › ".join(_name_of(codebook, c) for c in (
+        path = " › ".join(_bdi(_name_of(codebook, c)) for c in (
             *reversed(codebook.ancestors(code.id)), code.id))
-        definition = (f'<div class="qc-meta">{_e(path)}</div>'
-                      + (f'<div class="qc-def">{_e(code.definition)}</div>'
-                         if code.definition else ""))
+        definition = (f'<div class="qc-meta">{path}</div>'
+                      + (f'<div class="qc-def"{_dir(code.definition)}>'
+                         f'{_e(code.definition)}</div>' if code.definition else ""))
     confidence = ""
     if coding.confidence is not None:
         pct = round(coding.confidence * 100)
@@ -833,14 +870,14 @@ def review_card_html(
         f" ({coding.method})" if coding.method and coding.method != coding.coder else "")
     id_attr = f' data-coding-id="{coding.id}"' if coding.id is not None else ""
     out = [STYLE if style else "", f'<div class="qc qc-review-item"{id_attr} '
-           f'data-code="{_e(coding.code_id)}" data-status="{_e(coding.status)}">',
-           f'<div class="qc-head"><b>{_e(heading)}</b> <span class="qc-meta">{_e(where)}'
+           f'data-code="{_e(coding.code_id)}" data-status="{_e(coding.status)}" dir="ltr">',
+           f'<div class="qc-head"><b>{_e(heading)}</b> <span class="qc-meta">{where}'
            "</span></div>",
            f'<div class="qc-card" style="--qc-c:{colour}">'
            f"{_chip(coding.code_id, palette, codebook)} "
            f'<span class="qc-meta">{confidence} · {_e(provenance)}</span>{definition}']
     if coding.reason:
-        out.append(f'<div class="qc-reason"><b>Reason:</b> {_e(coding.reason)}</div>')
+        out.append(f'<div class="qc-reason"><b>Reason:</b> {_bdi(coding.reason)}</div>')
     out.append("</div>")
     out.append(body)
     if note:
@@ -856,23 +893,24 @@ def _code_item(code: Code, codebook: Codebook, colors: Mapping[str, str], exampl
     kids = (f"{len(children)} codes" if children else "")
     out = [f'<li data-code="{_e(code.id)}">'
            f'<span class="qc-swatch" style="background:{colour}"></span>'
-           f"<b>{_e(code.name)}</b> "
+           f"<b{_dir(code.name)}>{_e(code.name)}</b> "
            f'<span class="qc-id">{_e(code.id)}</span>'
            + (f' <span class="qc-meta">· {kids}</span>' if kids else "")]
     if code.definition:
-        out.append(f'<div class="qc-def">{_e(code.definition)}</div>')
+        out.append(f'<div class="qc-def"{_dir(code.definition)}>{_e(code.definition)}</div>')
     criteria = []
     if code.include:
-        criteria.append(f"<dt>Include</dt><dd>{_e(code.include)}</dd>")
+        criteria.append(f"<dt>Include</dt><dd{_dir(code.include)}>{_e(code.include)}</dd>")
     if code.exclude:
-        criteria.append(f"<dt>Exclude</dt><dd>{_e(code.exclude)}</dd>")
+        criteria.append(f"<dt>Exclude</dt><dd{_dir(code.exclude)}>{_e(code.exclude)}</dd>")
     if code.examples:
-        shown = "".join(f"<dd>“{_e(x)}”</dd>" for x in code.examples[:examples])
+        shown = "".join(f"<dd{_dir(x)}>“{_e(x)}”</dd>" for x in code.examples[:examples])
         more = (f'<dd class="qc-more">and {len(code.examples) - examples} more</dd>'
                 if len(code.examples) > examples else "")
         criteria.append(f"<dt>Examples</dt>{shown}{more}")
     if code.keywords:
-        criteria.append(f"<dt>Keywords</dt><dd>{_e(', '.join(code.keywords))}</dd>")
+        keywords = ", ".join(code.keywords)
+        criteria.append(f"<dt>Keywords</dt><dd{_dir(keywords)}>{_e(keywords)}</dd>")
     if code.patterns:
         patterns = ", ".join(code.patterns)
         criteria.append(f'<dt>Patterns</dt><dd class="qc-id">{_e(patterns)}</dd>')
@@ -898,13 +936,14 @@ def codebook_html(
     patterns fold out under each code."""
     palette = code_colors(codebook, (), colors)
     leaves = len(codebook.leaves())
-    head = (f'<div class="qc-head"><b>{_e(codebook.name)}</b> <span class="qc-meta">'
+    head = (f'<div class="qc-head"><b{_dir(codebook.name)}>{_e(codebook.name)}</b> '
+            '<span class="qc-meta">'
             f"version {codebook.version} · {len(codebook.themes)} themes · {leaves} codes"
             "</span></div>")
-    description = (f'<div class="qc-meta">{_e(codebook.description)}</div>'
-                   if codebook.description else "")
+    description = (f'<div class="qc-meta"{_dir(codebook.description)}>'
+                   f'{_e(codebook.description)}</div>' if codebook.description else "")
     tree = "".join(_code_item(c, codebook, palette, examples) for c in codebook.themes)
-    return (f'{STYLE if style else ""}<div class="qc qc-codebook">{head}{description}'
+    return (f'{STYLE if style else ""}<div class="qc qc-codebook" dir="ltr">{head}{description}'
             f'<ul class="qc-tree">{tree}</ul></div>')
 
 
@@ -943,8 +982,9 @@ def project_html(project: Project, *, max_rows: int | None = 50, style: bool = T
     facts = [f"{info['documents']} documents", f"{info['words']:,} words",
              f"{info['segments']:,} {info['unit']}s", f"{len(info['speakers'])} speakers"]
     codings = ", ".join(f"{n} {s}" for s, n in info["codings"].items() if n) or "no codings"
-    out = [STYLE if style else "", '<div class="qc qc-project">',
-           f'<div class="qc-head"><b>{_e(Path(info["project"]).name)}</b> '
+    name = Path(info["project"]).name
+    out = [STYLE if style else "", '<div class="qc qc-project" dir="ltr">',
+           f'<div class="qc-head"><b{_dir(name)}>{_e(name)}</b> '
            f'<span class="qc-meta">{_e(" · ".join(facts))}</span></div>',
            f'<div class="qc-meta">codebook: {_e(_book_line(book))}; codings: {_e(codings)}'
            "</div>"]
@@ -962,7 +1002,8 @@ def project_html(project: Project, *, max_rows: int | None = 50, style: bool = T
                    + "<th>codings</th></tr></thead><tbody>")
         shown = frame if max_rows is None else frame.head(max_rows)
         for row in shown.to_dict("records"):
-            cells = "".join(f"<td>{_e(_cell(row[c]))}</td>" for c in columns)
+            cells = "".join(f"<td{_dir(_cell(row[c]))}>{_e(_cell(row[c]))}</td>"
+                            for c in columns)
             out.append(f"<tr>{cells}<td>{per_doc.get(row['document'], 0)}</td></tr>")
         out.append("</tbody></table>")
         if len(shown) < len(frame):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from qualcode._text import counted
 from qualcode.cli._app import console, print_json
@@ -93,7 +95,10 @@ def export_excerpts_command(
         project, **_filters(code, theme, where, status, coder, document), template=template,
         context=context, context_chars=context_chars, max_chars=max_chars, per_code=per_code,
         order=order, ellipses=ellipses)
-    written = result.write(out, format=format, overwrite=force)
+    with warnings.catch_warnings(record=True) as caught:  # said below as notes, not tracebacks
+        warnings.simplefilter("always", UserWarning)
+        written = result.write(out, format=format, overwrite=force)
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     shown = sum(c.shown for c in result.counts)
     total = sum(c.excerpts for c in result.counts)
     if json_:
@@ -104,6 +109,7 @@ def export_excerpts_command(
             "interviews": result.interviews,
             "codes": [{"code": c.code, "theme": c.theme, "excerpts": c.excerpts,
                        "interviews": c.interviews, "shown": c.shown} for c in result.counts],
+            "notes": notes,
         })
         return
     codes = sum(1 for c in result.counts if c.shown)
@@ -113,6 +119,8 @@ def export_excerpts_command(
     empty = [c.code for c in result.counts if not c.excerpts]
     if empty:
         console.print(f"[yellow]No excerpts for:[/] {', '.join(empty)}", highlight=False)
+    for note in notes:
+        console.print(f"[yellow]Note:[/] {escape(note)}", highlight=False)
 
 
 @export_app.command("tables")

@@ -31,6 +31,7 @@ import html
 import re
 import string
 import unicodedata
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,9 +49,12 @@ from qualcode.export._common import (
     atomic_write,
     attribute_names,
     check_targets,
+    dir_attribute,
+    isolated,
     merge_codings,
     opened,
     select,
+    text_direction,
 )
 from qualcode.model import Document, Segment
 from qualcode.project import Project
@@ -248,13 +252,19 @@ class ExcerptSet:
         # A notebook cell shows the counts and the first excerpts; write() gives them all.
         return _html(self, standalone=False, limit=_NOTEBOOK_EXCERPTS)
 
-    def to_latex(self, *, unicode: bool = False) -> str:
+    def to_latex(self, *, unicode: bool | None = None) -> str:
         """A LaTeX fragment to ``\\input``: ``\\subsection*`` per theme, ``\\subsubsection*``
         per code, a ``quote`` environment per excerpt, counts in a booktabs table.
 
         With ``unicode=False`` (for pdflatex) characters pdflatex cannot set, such as emoji,
         are written as their Unicode name in brackets; ``True`` keeps them (lualatex/xelatex).
+        None (the default) keeps them when the text holds letters pdflatex cannot set
+        (Arabic, Hebrew, Greek, Chinese, ...): a quote spelled out letter by letter is no
+        quote. Right-to-left quotes are then set in ``otherlanguage`` environments, and the
+        fragment's first lines say which engine, languages and fonts it needs.
         """
+        if unicode is None:
+            unicode = bool(_scripts_pdflatex_cannot_set(self))
         return _latex(self, unicode=unicode)
 
     def write(
@@ -278,7 +288,23 @@ class ExcerptSet:
             "docx": lambda tmp: _docx(self, tmp),
             "xlsx": lambda tmp: _xlsx(self, tmp),
         }
-        return atomic_write(path, writers[kind])
+        written = atomic_write(path, writers[kind])
+        if kind == "latex" and (note := _latex_engine_note(self)):
+            warnings.warn(f"{written.name} {note}", UserWarning, stacklevel=2)
+        return written
+
+
+def _latex_engine_note(result: ExcerptSet) -> str:
+    """What compiling the LaTeX of ``result`` needs beyond pdflatex, as the end of a
+    sentence ("holds Arabic letters: compile it with lualatex or xelatex ..."), or "" when
+    pdflatex will do."""
+    scripts = _scripts_pdflatex_cannot_set(result)
+    if not scripts:
+        return ""
+    kind = "right-to-left text" if _rtl_languages(result) else "letters"
+    return (f"holds {kind} in {_and(scripts)} script, which pdflatex cannot set: compile it "
+            "with lualatex or xelatex, with a font that has these letters (the comment at "
+            "the top of the file gives a preamble).")
 
 
 def suffix_for(format: str | None) -> str:
@@ -822,13 +848,14 @@ h1 { font-size: 1.6rem; }
 .qc-excerpts .meta { color: #555; font-size: .9rem; }
 .qc-excerpts .counts { color: #555; font-style: italic; margin-top: 0; }
 .qc-excerpts blockquote { margin: .9rem 0; padding: .4rem 1rem;
-                          border-left: 4px solid var(--theme, #888); background: #f7f7f5; }
+                          border-inline-start: 4px solid var(--theme, #888);
+                          background: #f7f7f5; }
 .qc-excerpts blockquote p { margin: .3rem 0; }
 .qc-excerpts .context { color: #6b6b6b; font-style: italic; }
-.qc-excerpts footer { text-align: right; font-style: italic; color: #444; }
+.qc-excerpts footer { text-align: end; font-style: italic; color: #444; }
 .qc-excerpts table { border-collapse: collapse; font-size: .9rem; }
 .qc-excerpts th, .qc-excerpts td { padding: .15rem .6rem; border-bottom: 1px solid #ddd;
-                                   text-align: left; }
+                                   text-align: start; }
 .qc-excerpts td.n { text-align: right; }
 """
 
@@ -840,14 +867,25 @@ def _esc(text: str) -> str:
 _NOTEBOOK_EXCERPTS = 60  # excerpts a notebook cell shows
 
 
+def _isolated(text: str) -> str:
+    return isolated(_esc(text), text)
+
+
 def _html_body(result: ExcerptSet, limit: int | None = None) -> str:
-    out = ['<div class="qc-excerpts">', f"<h1>Coded excerpts: {_esc(result.title)}</h1>",
-           '<ul class="meta">']
-    out += [f"<li><strong>{_esc(label)}:</strong> {_esc(value)}</li>"
-            for label, value in result.header_lines()]
+    # The page's own words are English, so it is left to right; each piece of user text
+    # that reads the other way carries dir (blocks) or sits in a <bdi> (inside a sentence).
+    out = ['<div class="qc-excerpts" dir="ltr">',
+           f"<h1>Coded excerpts: {_isolated(result.title)}</h1>", '<ul class="meta">']
+    for label, value in result.header_lines():
+        if label == "Filters" and result.filters:  # isolate each value, not "name: value"
+            value_html = "; ".join(f"{_esc(k)}: {_isolated(v)}" for k, v in result.filters.items())
+        else:
+            value_html = _isolated(value)
+        out.append(f"<li><strong>{_esc(label)}:</strong> {value_html}</li>")
     out += ["</ul>", "<table>", "<thead><tr><th>Theme</th><th>Code</th><th>Excerpts</th>"
             "<th>Interviews</th><th>Shown</th></tr></thead>", "<tbody>"]
-    out += [f"<tr><td>{_esc(c.theme_name)}</td><td>{_esc(c.name)}</td>"
+    out += [f"<tr><td{dir_attribute(c.theme_name)}>{_esc(c.theme_name)}</td>"
+            f"<td{dir_attribute(c.name)}>{_esc(c.name)}</td>"
             f'<td class="n">{c.excerpts}</td><td class="n">{c.interviews}</td>'
             f'<td class="n">{c.shown}</td></tr>' for c in result.counts]
     out += ["</tbody>", "</table>"]
@@ -857,26 +895,34 @@ def _html_body(result: ExcerptSet, limit: int | None = None) -> str:
             break
         colour = result.colours.get(theme)  # validated #rrggbb: safe inside a style
         style = f' style="--theme: {colour}"' if colour else ""
-        out += [f'<section class="theme"{style}>', f"<h2>{_esc(theme_name)}</h2>"]
+        out += [f'<section class="theme"{style}>',
+                f"<h2{dir_attribute(theme_name)}>{_esc(theme_name)}</h2>"]
         for count, items in codes:
             if limit is not None and shown >= limit:
                 break
-            out += ['<section class="code">', f"<h3>{_esc(count.name)}</h3>",
+            out += ['<section class="code">',
+                    f"<h3{dir_attribute(count.name)}>{_esc(count.name)}</h3>",
                     f'<p class="counts">{_esc(_count_phrase(count))}.</p>']
             for excerpt in items:
                 shown += 1
                 paragraphs = [p for p in re.split(r"\n\s*\n", excerpt.quote) if p.strip()]
                 rendered = [_esc(p).replace("\n", "<br>") for p in paragraphs] or [""]
+                # The quote sets the direction of the whole block (its border and
+                # alignment follow); context and attribution keep their own.
+                direction = "rtl" if text_direction(excerpt.quote) == "rtl" else "ltr"
                 if excerpt.before:
-                    rendered[0] = (f'<span class="context">[{_esc(excerpt.before)}]</span> '
-                                   f"{rendered[0]}")
+                    rendered[0] = (f'<span class="context"'
+                                   f'{dir_attribute(excerpt.before, direction)}>'
+                                   f"[{_esc(excerpt.before)}]</span> {rendered[0]}")
                 if excerpt.after:
-                    rendered[-1] = (f'{rendered[-1]} <span class="context">'
+                    rendered[-1] = (f'{rendered[-1]} <span class="context"'
+                                    f'{dir_attribute(excerpt.after, direction)}>'
                                     f"[{_esc(excerpt.after)}]</span>")
-                out.append("<blockquote>")
+                out.append(f"<blockquote{dir_attribute(excerpt.quote)}>")
                 out += [f"<p>{p}</p>" for p in rendered]
                 if excerpt.attribution:
-                    out.append(f"<footer>— {_esc(excerpt.attribution)}</footer>")
+                    out.append(f"<footer{dir_attribute(excerpt.attribution, direction)}>— "
+                               f"{_esc(excerpt.attribution)}</footer>")
                 out.append("</blockquote>")
             out.append("</section>")
         out.append("</section>")
@@ -950,15 +996,22 @@ def _latex_paragraphs(text: str, *, unicode: bool) -> str:
 
 
 def _latex(result: ExcerptSet, *, unicode: bool) -> str:
-    def esc(value: str) -> str:
-        return latex_escape(value, unicode=unicode)
+    def esc(value: str, *, isolate: bool = True) -> str:
+        """A name or value inside a sentence: right-to-left ones in \\foreignlanguage."""
+        escaped = latex_escape(value, unicode=unicode)
+        if isolate and unicode and text_direction(value) == "rtl":
+            return f"\\foreignlanguage{{{_rtl_language(value)}}}{{{escaped}}}"
+        return escaped
 
-    lines = [f"% Coded excerpts: {result.title}. Written by qualcode {_version()}; \\input it.",
-             "% Needs \\usepackage{booktabs} (table of counts); with pdflatex, "
-             "\\usepackage[T1]{fontenc} is advised."]
-    if not unicode:
-        lines.append("% Characters pdflatex cannot set (emoji, most non-Latin scripts) are "
-                     "written as [their Unicode name].")
+    lines = [f"% Coded excerpts: {result.title}. Written by qualcode {_version()}; \\input it."]
+    if unicode:
+        lines.append("% Needs \\usepackage{booktabs} (table of counts).")
+        lines += _latex_preamble_advice(result)
+    else:
+        lines += ["% Needs \\usepackage{booktabs} (table of counts); with pdflatex, "
+                  "\\usepackage[T1]{fontenc} is advised.",
+                  "% Characters pdflatex cannot set (emoji, most non-Latin scripts) are "
+                  "written as [their Unicode name]."]
     lines.append("\\begin{itemize}")
     for label, value in result.header_lines():
         lines.append(f"  \\item \\textbf{{{esc(label)}:}} {esc(value)}")
@@ -981,15 +1034,109 @@ def _latex(result: ExcerptSet, *, unicode: bool) -> str:
                       f"\\textit{{{esc(_count_phrase(count))}.}}"]
             for excerpt in items:
                 body = _latex_paragraphs(excerpt.quote, unicode=unicode)
+                rtl = unicode and text_direction(excerpt.quote) == "rtl"
+                # inside a right-to-left quote its context is already in its language
                 if excerpt.before:
-                    body = f"[\\textit{{{esc(excerpt.before)}}}] {body}"
+                    body = f"[\\textit{{{esc(excerpt.before, isolate=not rtl)}}}] {body}"
                 if excerpt.after:
-                    body = f"{body} [\\textit{{{esc(excerpt.after)}}}]"
+                    body = f"{body} [\\textit{{{esc(excerpt.after, isolate=not rtl)}}}]"
+                if rtl:  # babel and polyglossia both set the direction of otherlanguage
+                    language = _rtl_language(excerpt.quote)
+                    body = (f"\\begin{{otherlanguage}}{{{language}}}\n{body}\n"
+                            "\\end{otherlanguage}")
                 lines += ["\\begin{quote}", body]
                 if excerpt.attribution:
                     lines.append(f"\\par\\hfill--- {esc(excerpt.attribution)}")
                 lines.append("\\end{quote}")
     return "\n".join(lines) + "\n"
+
+
+def _user_texts(result: ExcerptSet) -> Iterator[str]:
+    yield result.title
+    for _, value in result.header_lines():
+        yield value
+    for count in result.counts:
+        yield count.name
+        yield count.theme_name
+    for excerpt in result.excerpts:
+        yield from (excerpt.quote, excerpt.before, excerpt.after, excerpt.attribution)
+
+
+def _scripts_pdflatex_cannot_set(result: ExcerptSet) -> list[str]:
+    """Scripts ("Arabic", "Hebrew", "Greek", ...) of the letters pdflatex cannot set."""
+    scripts: set[str] = set()
+    for text in _user_texts(result):
+        for ch in text:
+            if ord(ch) >= 0x17F and unicodedata.category(ch).startswith("L"):
+                word = unicodedata.name(ch, "OTHER").split()[0]
+                scripts.add({"CJK": "CJK", "LATIN": "extended Latin"}.get(
+                    word, word.capitalize()))
+    return sorted(scripts)
+
+
+def _rtl_languages(result: ExcerptSet) -> list[str]:
+    """The babel/polyglossia languages of the right-to-left text in ``result``."""
+    return sorted({_rtl_language(text) for text in _user_texts(result)
+                   if text_direction(text) == "rtl"})
+
+
+# Letters that tell the languages written in Arabic script apart (a guess; the .tex says so).
+_URDU_LETTERS = set("ٹڈڑںے")
+_PERSIAN_LETTERS = set("پچژگکی")
+_ARABIC_LETTERS = set("ةيىك")
+_RTL_FONTS = {"arabic": "Amiri", "persian": "Amiri", "urdu": "Noto Nastaliq Urdu",
+              "hebrew": "Noto Serif Hebrew"}
+
+
+def _rtl_language(text: str) -> str:
+    """``"hebrew"``, ``"urdu"``, ``"persian"`` or ``"arabic"``: the language names babel and
+    polyglossia share, guessed from the letters."""
+    hebrew = sum(1 for ch in text if "\u0590" <= ch <= "\u05ff" or "\ufb1d" <= ch <= "\ufb4f")
+    arabic_script = sum(1 for ch in text if "\u0600" <= ch <= "\u06ff"
+                        or "\ufb50" <= ch <= "\ufeff")
+    if hebrew >= arabic_script:
+        return "hebrew"
+    letters = set(text)
+    if letters & _URDU_LETTERS:
+        return "urdu"
+    if letters & _PERSIAN_LETTERS and not letters & _ARABIC_LETTERS:
+        return "persian"
+    return "arabic"
+
+
+def _latex_preamble_advice(result: ExcerptSet) -> list[str]:
+    """Comment lines: the engine, and a preamble for babel (lualatex) and polyglossia
+    (xelatex) that loads the right-to-left languages of the text with a font for each."""
+    scripts = _scripts_pdflatex_cannot_set(result)
+    languages = _rtl_languages(result)
+    if not languages:
+        if not scripts:
+            return []
+        return [f"% The excerpts hold {_and(scripts)} letters: compile with lualatex or xelatex "
+                "(not pdflatex), with \\usepackage{fontspec} and a font that has them."]
+    lines = [f"% The excerpts hold right-to-left text ({', '.join(languages)}): compile with "
+             "lualatex or xelatex,",
+             "% not pdflatex, with a font that has its letters. lualatex sets Latin words "
+             "inside right-to-left",
+             "% quotes best. A preamble for lualatex:",
+             "%   \\usepackage[english,bidi=basic]{babel}"]
+    lines += [f"%   \\babelprovide[import]{{{lang}}}\\babelfont[{lang}]{{rm}}"
+              f"[Renderer=HarfBuzz]{{{_RTL_FONTS[lang]}}}" for lang in languages]
+    lines += ["% or for xelatex:",
+              "%   \\usepackage{polyglossia}\\setmainlanguage{english}"
+              f"\\setotherlanguages{{{','.join(languages)}}}"]
+    lines += [f"%   \\newfontfamily\\{lang}font[Script="
+              f"{'Hebrew' if lang == 'hebrew' else 'Arabic'}]{{{_RTL_FONTS[lang]}}}"
+              for lang in languages]
+    lines += ["% Right-to-left quotes are in otherlanguage environments, names in "
+              "\\foreignlanguage; the",
+              "% language (arabic, persian, urdu or hebrew) is guessed from the letters: "
+              "change it if it is wrong."]
+    return lines
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 # -- DOCX -------------------------------------------------------------------------------------
@@ -1007,6 +1154,7 @@ def _docx(result: ExcerptSet, path: Path) -> None:
         paragraph.add_run(f"{label}: ").bold = True
         paragraph.add_run(_docx_text(value))
         paragraph.paragraph_format.space_after = Pt(0)
+        _docx_direction(paragraph, label)  # our label leads: the paragraph stays ltr
 
     table = document.add_table(rows=1, cols=5)
     table.style = "Light List Accent 1"
@@ -1019,12 +1167,14 @@ def _docx(result: ExcerptSet, path: Path) -> None:
             cells[i].text = _docx_text(str(value))
             if i >= 2:
                 cells[i].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            else:
+                _docx_direction(cells[i].paragraphs[0], str(value))
 
     grey = RGBColor(0x6B, 0x6B, 0x6B)
     for _theme, theme_name, codes in result.groups():
-        document.add_heading(_docx_text(theme_name), level=1)
+        _docx_direction(document.add_heading(_docx_text(theme_name), level=1), theme_name)
         for count, items in codes:
-            document.add_heading(_docx_text(count.name), level=2)
+            _docx_direction(document.add_heading(_docx_text(count.name), level=2), count.name)
             document.add_paragraph().add_run(f"{_count_phrase(count)}.").italic = True
             for excerpt in items:
                 quote = document.add_paragraph(style="Quote")
@@ -1038,7 +1188,41 @@ def _docx(result: ExcerptSet, path: Path) -> None:
                 if excerpt.attribution:
                     quote.add_run().add_break()
                     quote.add_run(f"— {_docx_text(excerpt.attribution)}")
+                _docx_direction(quote, excerpt.quote)
     document.save(str(path))
+
+
+def _docx_direction(paragraph: Any, text: str) -> None:
+    """Mark ``paragraph`` right to left (``w:bidi``) when ``text``, what it chiefly holds,
+    reads that way, and each run of right-to-left text ``w:rtl``.
+
+    Word does not guess a paragraph's direction: without ``w:bidi`` an Arabic or Hebrew
+    quote is set left-aligned with its full stop at the wrong end. ``w:rtl`` makes Word
+    treat a run's numbers and punctuation as right to left and use its complex-script
+    formatting (hence ``w:iCs`` for italic context).
+    """
+    from docx.oxml import OxmlElement
+
+    if text_direction(text) == "rtl":
+        properties = paragraph._p.get_or_add_pPr()
+        if properties.find(_W_BIDI) is None:
+            # w:bidi sits before these in the schema's sequence of paragraph properties
+            properties.insert_element_before(OxmlElement("w:bidi"), *_AFTER_BIDI)
+    for run in paragraph.runs:
+        if text_direction(run.text) == "rtl":
+            run.font.rtl = True
+            if run.italic:
+                run.font.cs_italic = True
+            if run.bold:
+                run.font.cs_bold = True
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_W_BIDI = f"{_W}bidi"
+_AFTER_BIDI = ("w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+               "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+               "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+               "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
 
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
