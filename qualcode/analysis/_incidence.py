@@ -497,12 +497,35 @@ def _merge_cases(raw: _Raw, cases: Any) -> None:
     date_col = _column(cases, ("date",))
     if doc_col is None or date_col is None:
         raise TableError("A cases table needs a 'document' and a 'date' column.", path=path)
-    dates = _per_document(cases, date_col, doc_col, path, "date")
-    extra = [d for d in dates if d not in raw.presence and d not in raw.left_out]
-    if extra:
-        raw.notes.append(
-            f"The cases table lists {len(extra)} document(s) with no row in the codings "
-            f"({_listing(extra)}); they are not counted as interviews.")
+    from qualcode.ingest.cases import match_case_rows
+
+    # Ids match documents as in ingest ("P01.docx" and "p01" name P01); a table that
+    # matches none is an error, not a note followed by curves in the default order.
+    rows = [(str(doc).strip(), _row_where(cases, i, path)[0])
+            for i, doc in enumerate(cases[doc_col]) if _present(doc)]
+    documents = [*raw.documents, *raw.left_out]
+    targets, unmatched = match_case_rows(rows, documents, path=path, id_column=str(doc_col))
+    name = f"the cases table {Path(path).name}" if path else "the cases table"
+    dates: dict[str, Any] = {}
+    for case_id, value in _per_document(cases, date_col, doc_col, path, "date").items():
+        for doc in targets.get(case_id, ()):
+            if doc in dates and str(dates[doc]) != str(value):
+                raise TableError(f"Two rows name document '{doc}' with different dates "
+                                 f"({dates[doc]} and {value}); keep one.", path=path,
+                                 field=str(doc_col))
+            dates[doc] = value
+    if unmatched:
+        listed = [f"{case_id} (line {line})" if line else case_id for case_id, line in unmatched]
+        raw.notes.append(f"{len(unmatched)} id(s) in {name} match no document and are not "
+                         f"used: {_listing(listed, 5)}.")
+    undated = [d for d in raw.documents if d not in dates]
+    if undated:  # ordering by date needs one for each: _order says so
+        without = [d for d in undated if d not in raw.dates]
+        how = ("they have no date" if len(without) == len(undated) else
+               "they keep the date the source gave them" + (
+                   f", and {_listing(without)} have none" if without else ""))
+        raw.notes.append(f"{len(undated)} interview(s) have no row in {name} "
+                         f"({_listing(undated)}); {how}.")
     raw.dates.update({d: v for d, v in dates.items() if d in raw.presence})
 
 

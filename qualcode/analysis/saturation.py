@@ -330,8 +330,11 @@ def saturation(
     codings), a CSV/XLSX path or DataFrame (long: ``document``, ``code`` [, ``date``,
     ``theme``, ``status``, ``coder``]; wide: a document column and one count or 0/1
     column per code [, ``date``]; ``values="binary"`` insists on 0/1), or a mapping
-    {document: codes}. ``cases`` adds dates from a cases table; ``code_themes`` (a
-    Codebook or a mapping {code: theme}) gives a table's codes their themes.
+    {document: codes}. ``cases`` (a CSV/XLSX path or DataFrame with ``document`` and
+    ``date`` columns) adds interview dates; its ids match documents as in ingest
+    ("P01.docx" and "p01" name P01), a table matching no document is an error, and rows
+    matching none are listed in the notes. ``code_themes`` (a Codebook or a mapping
+    {code: theme}) gives a table's codes their themes.
 
     ``order``: "date", "given", a file with one document id per line, or a sequence of
     ids (default: dates when there are any, else as given). ``base``/``run``/``threshold``:

@@ -40,7 +40,8 @@ def saturation_command(
     theme: Annotated[list[str] | None, typer.Option(
         help="Count only codes of this theme (repeat for several).")] = None,
     cases: Annotated[Path | None, typer.Option(
-        help="Tables: a cases table (document, date) giving interview dates.")] = None,
+        help="A cases table (document, date) giving interview dates; its ids match "
+             "document ids, file names (P01.docx) or another letter case (p01).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the report here: saturation.png/.svg, CSVs, saturation.json, "
              "methods.md.")] = None,

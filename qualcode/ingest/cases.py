@@ -12,7 +12,7 @@ set nothing.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -20,10 +20,54 @@ from pathlib import Path
 from qualcode.errors import TableError
 from qualcode.ingest.tables import read_table
 
-__all__ = ["CasesTable", "read_cases"]
+__all__ = ["CaseMatcher", "CasesTable", "match_case_rows", "read_cases"]
 
 ID_COLUMN_NAMES = ("document", "id", "case", "file", "document_id", "case_id", "filename",
                    "doc", "doc_id", "transcript")
+
+
+@dataclass(frozen=True)
+class CaseMatcher:
+    """Finds the documents a case id names; shared by ingest and saturation's ``cases=``.
+
+    An id matches a document id, or (with a suffix, "P01.docx") the id or source file of
+    that stem; failing those, an id that differs only in letter case ("p01") matches the
+    one document id or file stem that folds alike, never one of several.
+    """
+
+    ids: frozenset[str]
+    by_stem: Mapping[str, tuple[str, ...]]
+    folded: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, documents: Iterable[str | tuple[str, str | None]]) -> CaseMatcher:
+        """From document ids, or ``(document id, source path or None)`` pairs."""
+        pairs = [(d, None) if isinstance(d, str) else d for d in documents]
+        ids = frozenset(doc_id for doc_id, _ in pairs)
+        by_stem: dict[str, list[str]] = {}
+        for doc_id, source in pairs:
+            if source is not None:
+                by_stem.setdefault(Path(source).stem, []).append(doc_id)
+        # ids typed by hand may differ from the file names in case ("ap01_Sarah" for
+        # AP01_sarah.txt): they match when only one document or file stem folds alike
+        folded: dict[str, set[str]] = {}
+        for name in (*ids, *by_stem):
+            folded.setdefault(name.casefold(), set()).add(name)
+        return cls(ids, {k: tuple(v) for k, v in by_stem.items()},
+                   {k: frozenset(v) for k, v in folded.items()})
+
+    def match(self, case_id: str) -> list[str]:
+        """The document ids ``case_id`` names (several when it names a survey file), or []."""
+        targets = _targets(case_id, self.ids, self.by_stem)
+        if not targets:
+            alike = self.folded.get(_stem(case_id).casefold(), frozenset())
+            if len(alike) == 1:
+                targets = _targets(next(iter(alike)), self.ids, self.by_stem)
+        return targets
+
+    def known(self) -> list[str]:
+        """Every name an id can match, sorted (for messages)."""
+        return sorted(self.ids | set(self.by_stem))
 
 
 @dataclass(frozen=True)
@@ -45,29 +89,15 @@ class CasesTable:
         document is a :class:`TableError` naming its line and close matches instead.
         """
         documents = list(documents)
-        ids = {doc_id for doc_id, _ in documents}
-        by_stem: dict[str, list[str]] = {}
-        for doc_id, source in documents:
-            if source is not None:
-                by_stem.setdefault(Path(source).stem, []).append(doc_id)
-        # ids typed by hand may differ from the file names in case ("ap01_Sarah" for
-        # AP01_sarah.txt): they match when only one document or file stem folds alike
-        folded: dict[str, set[str]] = {}
-        for name in (*ids, *by_stem):
-            folded.setdefault(name.casefold(), set()).add(name)
+        matcher = CaseMatcher.of(documents)
         out: dict[str, dict[str, str]] = {}
         unmatched: list[str] = []
         for case_id, attributes in self.attributes.items():
-            targets = _targets(case_id, ids, by_stem)
-            if not targets:
-                stem = Path(case_id).stem if "." in case_id else case_id
-                alike = folded.get(stem.casefold(), set())
-                if len(alike) == 1:
-                    targets = _targets(alike.pop(), ids, by_stem)
+            targets = matcher.match(case_id)
             if not targets and unknown != "error":
                 unmatched.append(case_id)
             elif not targets:
-                known = sorted(ids | set(by_stem))
+                known = matcher.known()
                 close = difflib.get_close_matches(case_id, known, n=3, cutoff=0.6)
                 hint = (f" Close matches: {', '.join(close)}." if close else
                         " No document has a similar name.")
@@ -83,13 +113,60 @@ class CasesTable:
         return out, missing, unmatched
 
 
-def _targets(case_id: str, ids: set[str], by_stem: Mapping[str, list[str]]) -> list[str]:
+def match_case_rows(
+    rows: Sequence[tuple[str, int | None]],
+    documents: Iterable[str | tuple[str, str | None]],
+    *,
+    path: str | PathLike[str] | None = None,
+    id_column: str | None = None,
+) -> tuple[dict[str, list[str]], list[tuple[str, int | None]]]:
+    """Match the ids of a table's rows (``(case id, line)``) to documents, as
+    :class:`CaseMatcher` does, for readers that allow rows for documents not at hand.
+
+    Returns ``({case id: [document ids]}, [(case id, line) of rows that match none]``.
+    When no row matches any document the table belongs to another study or uses other
+    ids, so that is a :class:`TableError` showing a few ids of each side.
+    """
+    documents = list(documents)
+    matcher = CaseMatcher.of(documents)
+    matched: dict[str, list[str]] = {}
+    unmatched: list[tuple[str, int | None]] = []
+    for case_id, line in rows:
+        targets = matcher.match(case_id)
+        if targets:
+            matched[case_id] = targets
+        else:
+            unmatched.append((case_id, line))
+    if rows and not matched:
+        ids = list(dict.fromkeys(case_id for case_id, _ in rows))
+        names = [d if isinstance(d, str) else d[0] for d in documents]
+        raise TableError(
+            f"The cases table names no document: none of the {len(ids)} ids in it "
+            f"({_few(ids)}) is one of the {len(names)} documents ({_few(names) or 'none'}). "
+            "Its ids must be document ids (file names without the suffix; letter case may "
+            "differ): fix them, or give the cases table of this study.",
+            path=path, field=id_column,
+        )
+    return matched, unmatched
+
+
+def _few(names: Sequence[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _stem(case_id: str) -> str:
+    return Path(case_id).stem if "." in case_id else case_id
+
+
+def _targets(case_id: str, ids: frozenset[str],
+             by_stem: Mapping[str, tuple[str, ...]]) -> list[str]:
     if case_id in ids:
         return [case_id]
-    stem = Path(case_id).stem if "." in case_id else case_id
+    stem = _stem(case_id)
     if stem in ids:
         return [stem]
-    return list(by_stem.get(stem, []))
+    return list(by_stem.get(stem, ()))
 
 
 def read_cases(path: str | PathLike[str], *, id_column: str | None = None,
