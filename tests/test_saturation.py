@@ -422,6 +422,15 @@ def test_min_interviews_status_and_themes():
         load_incidence(codings, coder="ann")
 
 
+def test_methods_say_the_theme_filter_once():
+    codings = {f"i{k}": ["x", "y"] if k % 2 else ["x", "z"] for k in range(6)}
+    result = saturation(codings, code_themes={"x": "T1", "y": "T2", "z": "T1"},
+                        themes=["T1"], permutations=10)
+    text = result.methods()
+    assert text.count("Only codes of the theme(s) T1") == 1
+    assert any("Only codes of the theme(s) T1" in n for n in result.notes)  # console, JSON
+
+
 def test_interviews_without_codes_are_counted_and_noted():
     inc = load_incidence({"a": ["x"], "b": [], "c": ["y"]})
     assert inc.documents == ("a", "b", "c")

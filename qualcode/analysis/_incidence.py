@@ -552,7 +552,13 @@ def _keep_themes(raw: _Raw, wanted: list[str], where: str) -> None:
     for doc in raw.presence:
         raw.presence[doc] &= keep
     raw.codes = [c for c in raw.codes if c in keep]
-    raw.notes.append(f"Only codes of the theme(s) {', '.join(wanted)} are counted.")
+    raw.notes.append(theme_note(wanted))
+
+
+def theme_note(themes: Sequence[str]) -> str:
+    """The note saying which themes' codes were counted (methods.md says it in its Methods
+    paragraph instead)."""
+    return f"Only codes of the theme(s) {', '.join(themes)} are counted."
 
 
 # -- ordering and the matrix ------------------------------------------------------------------

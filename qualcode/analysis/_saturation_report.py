@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qualcode.analysis._accumulation import format_percent
-from qualcode.analysis._incidence import ORDER_ADVICE
+from qualcode.analysis._incidence import ORDER_ADVICE, theme_note
 
 if TYPE_CHECKING:
     from qualcode.analysis.saturation import SaturationResult
@@ -461,7 +461,8 @@ def methods_markdown(result: SaturationResult) -> str:
         "researcher rather than found in the data; in such a study, report these figures as "
         "a description of coding, not as the justification of the sample size."
     )
-    notes = "".join(f"- {n.replace(ORDER_ADVICE, '')}\n" for n in result.notes)
+    said = theme_note(p["themes"]) if p["themes"] else None  # the Methods say it already
+    notes = "".join(f"- {n.replace(ORDER_ADVICE, '')}\n" for n in result.notes if n != said)
     references = "".join(f"- {r}\n" for r in _references(result))
     return (
         "# Code saturation: methods and results\n\n"
