@@ -604,6 +604,9 @@ def test_survey_text_column_is_found_by_name_or_asked_for(tmp_path):
 @pytest.mark.parametrize(("data", "message", "line"), [
     ("id,text\na,One.\na,Two.\n", "'a' is used again .first on line 2", 3),
     ("id,text\n,One.\n", "no id", 2),
+    # ids are checked all at once, then row by row: the first row in error is named
+    ("id,text\na,One.\nb,\na,Two.\n ,Three.\n", "'a' is used again .first on line 2", 4),
+    ("id,text\na,One.\n ,Two.\na,Three.\n", "no id", 3),
     ("id,text\na,One, two\n", "3 cells but the header names 2", 2),
     ("id,text,id\na,b,c\n", "'id' appears twice", 1),
     ("id,,text\na,b,c\n", "Column 2 has no name", 1),

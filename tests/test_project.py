@@ -242,6 +242,23 @@ def test_codings_read_from_the_store_equal_the_codings_stored(tmp_path: Path) ->
             read[0].code_id = "other"  # type: ignore[misc]
 
 
+def test_storing_a_corpus_gives_back_its_larger_page_cache(project: Project) -> None:
+    """add_corpus writes with a larger SQLite page cache; the connection gets its own size
+    back, after a failed write too."""
+    def cache_size() -> int:
+        return project._con.execute("PRAGMA cache_size").fetchone()[0]
+
+    before = cache_size()
+    project.add_corpus(make_corpus({"d3": "Anna: Another visit."}))
+    assert cache_size() == before
+    project._con.execute("CREATE TRIGGER boom BEFORE INSERT ON documents "
+                         "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(ProjectError, match="disk full"):
+        project.add_corpus(make_corpus({"d4": "Anna: And another."}))
+    assert cache_size() == before
+    assert "d3" in project.documents and "d4" not in project.documents
+
+
 def test_bulk_reads_restore_the_garbage_collector(project: Project) -> None:
     """Codings and segments are built (and corpora stored) with the collector paused; its
     state comes back."""

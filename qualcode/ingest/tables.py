@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from qualcode.errors import TableError, UnsafeInputError
 from qualcode.ingest.base import ParsedSource, Turn, read_bytes, register_reader
@@ -283,26 +283,19 @@ def read_survey(
         attribute_at = [i for i in range(len(table.header)) if i not in (text_at, id_at)]
     else:
         attribute_at = [table.column(n, option="attribute_columns") for n in attribute_columns]
-    header = table.header
+    header, rows, lines = table.header, table.rows, table.lines
+    if id_at is None:
+        ids = [f"{document_id}-{number}" for number in range(1, len(rows) + 1)]
+    else:
+        # every id at once; a missing or repeated one is then looked for row by row
+        ids = [row[id_at].strip() for row in rows]
+        if not all(ids) or len(set(ids)) < len(ids):
+            _refuse_ids(ids, lines, path, header[id_at])
     attribute_names = [(header[i], i) for i in attribute_at]
     answers: list[tuple[str, str, tuple[Turn], MappingProxyType[str, str]]] = []
     empty: list[int] = []
-    seen: dict[str, int] = {}
-    for number, (row, line) in enumerate(zip(table.rows, table.lines, strict=True), start=1):
+    for doc_id, row, line in zip(ids, rows, lines, strict=True):
         answer = row[text_at]  # rows are padded to the header's width
-        if id_at is None:
-            doc_id = f"{document_id}-{number}"
-        else:
-            doc_id = row[id_at].strip()
-            if not doc_id:
-                raise TableError("This row has no id in the id column; every answer needs "
-                                 "one (or leave id_column out to number the rows).",
-                                 path=path, line=line, field=header[id_at])
-            if doc_id in seen:
-                raise TableError(
-                    f"The id {doc_id!r} is used again (first on line {seen[doc_id]}); ids "
-                    "must be unique.", path=path, line=line, field=header[id_at])
-            seen[doc_id] = line
         content = answer.strip()
         if not content:
             empty.append(line)
@@ -324,3 +317,19 @@ def read_survey(
     return [ParsedSource.from_checked((doc_id, answer, turns, attributes, source, file_format,
                                        None, notes))
             for doc_id, answer, turns, attributes in answers]
+
+
+def _refuse_ids(ids: list[str], lines: Sequence[int], path: Path, column: str) -> NoReturn:
+    """Raise a :class:`TableError` for the first row whose id is missing or used before."""
+    seen: dict[str, int] = {}
+    for doc_id, line in zip(ids, lines, strict=True):
+        if not doc_id:
+            raise TableError("This row has no id in the id column; every answer needs "
+                             "one (or leave id_column out to number the rows).",
+                             path=path, line=line, field=column)
+        if doc_id in seen:
+            raise TableError(
+                f"The id {doc_id!r} is used again (first on line {seen[doc_id]}); ids "
+                "must be unique.", path=path, line=line, field=column)
+        seen[doc_id] = line
+    raise AssertionError("_refuse_ids() found nothing to refuse")
