@@ -32,10 +32,11 @@ Undo reaches past the session: once this session's steps are taken back, it take
 the reviewer's earlier decisions as the project's review log records them, most recent
 first (yesterday's last decision first), and brings each coding back into the queue to be
 decided again. It never takes back another reviewer's decision, nor one of the reviewer's
-own that something changed since (another reviewer decided on the same coding, or its
-status changed without a review decision): that is refused with the reason, the project is
-left as it is, and the next undo reaches the decision before it. Each undo is one
-transaction.
+own that something changed since (another reviewer decided on the same coding and did not
+take it back, or its status changed without a review decision): that is refused with the
+reason, the project is left as it is, and the next undo reaches the decision before it.
+Each undo is one transaction. A coding a refilter left out of the queue comes back into it
+when its decision is undone.
 """
 
 from __future__ import annotations
@@ -527,18 +528,18 @@ class ReviewSession:
         read and written in one transaction."""
         if self._history and self._history[-1].action == "skip":
             step = self._history.pop()
-            self._forget(step)
+            self._bring_back(step)
             return step
         with self.project.transaction():  # nothing can change between the checks and writes
             log = self.project.decisions()
-            plan = self._plan_undo(log)
-            if plan is None:
+            stale, entry, logged = self._plan_undo(log)
+            for _ in range(stale):  # taken back elsewhere: no longer this session's
+                self._forget(self._history.pop())
+            if entry is None and logged is None:
                 return None
-            stale, entry, logged = plan
-            del self._history[len(self._history) - stale :]  # taken back elsewhere
             if entry is not None and entry.action == "skip":
                 self._history.pop()
-                self._forget(entry)
+                self._bring_back(entry)
                 return entry
             step = entry or logged.decision(self.project)  # type: ignore[union-attr]
             refusal = self._refusal(step, log, logged)
@@ -559,9 +560,7 @@ class ReviewSession:
                                         step.replaced_status or "rejected", by=by)
         if entry is not None:
             self._history.pop()
-            self._forget(step)
-        else:
-            self._bring_back(step)
+        self._bring_back(step)
         return step
 
     @property
@@ -570,19 +569,17 @@ class ReviewSession:
         reviewer's latest standing decision of an earlier session), or None."""
         if self._history and self._history[-1].action == "skip":
             return self._history[-1]
-        plan = self._plan_undo(self.project.decisions())
-        if plan is None:
-            return None
-        _, entry, logged = plan
-        return entry or logged.decision(self.project)  # type: ignore[union-attr]
+        _, entry, logged = self._plan_undo(self.project.decisions())
+        return entry or (logged.decision(self.project) if logged is not None else None)
 
     def _plan_undo(
         self, log: Sequence[Mapping[str, Any]]
-    ) -> tuple[int, Decision | None, _LoggedStep | None] | None:
+    ) -> tuple[int, Decision | None, _LoggedStep | None]:
         """What to take back: (how many of the session's last steps were taken back
         elsewhere already, the session's step to take back or None, the logged step or
-        None); None when there is nothing."""
-        standing = [s for s in self._standing(log) if s.index not in self._set_aside]
+        None); both None when there is nothing."""
+        standing = [s for s in _ReviewerLog(self.project, self.reviewer, log).standing
+                    if s.index not in self._set_aside]
         stale = 0
         for entry in reversed(self._history):
             if entry.action == "skip" or entry.previous_status == entry.status:
@@ -597,104 +594,7 @@ class ReviewSession:
             if mine is standing[-1]:
                 return stale, entry, mine
             break  # a later decision of this reviewer (made elsewhere) goes first
-        if not standing:
-            return None
-        return stale, None, standing[-1]
-
-    def _standing(self, log: Sequence[Mapping[str, Any]]) -> list[_LoggedStep]:
-        """This reviewer's decisions in the review log that are not taken back, oldest
-        first, each marked with the first later decision on its codings by anyone else.
-
-        An undo is logged as the reverse change by the same person, so it cancels the
-        step it takes back. A change of code is logged as the rejection of the suggestion
-        (just after the replacement's acceptance, when the replacement already existed); a
-        new replacement is known by the reason recode() gives it."""
-        me = self.reviewer
-        replacements: dict[int, list[Coding]] = {}
-        for coding in self.project.codings(coder=me, method="review"):
-            found = _RECODED.fullmatch(coding.reason)
-            if found:
-                replacements.setdefault(int(found["coding_id"]), []).append(coding)
-        made_by_recode = {c.id for cs in replacements.values() for c in cs}
-        claimed: set[int] = set()
-        ever_logged: set[int] = set()
-        standing: list[_LoggedStep] = []
-        replacement_undo: int | None = None  # its undo row comes next
-        index = 0
-        while index < len(log):
-            row = log[index]
-            coding_id, old, new = row["coding_id"], row["old_status"], row["new_status"]
-            first_row = coding_id not in ever_logged
-            ever_logged.add(coding_id)
-            index += 1
-            if row["by"] == me and old == "accepted" and (
-                coding_id == replacement_undo
-                or (first_row and coding_id in made_by_recode and coding_id not in claimed)
-            ):  # a replacement set back by the undo of its change of code
-                replacement_undo = None
-                continue
-            replacement_undo = None
-            if row["by"] == me:
-                latest = next((s for s in reversed(standing) if s.coding_id == coding_id),
-                              None)
-                if latest is not None and (old, new) == (latest.status,
-                                                         latest.previous_status):
-                    standing.remove(latest)  # an undo
-                    replacement_undo = latest.new_coding_id
-                    continue
-                if new != "suggested":
-                    step = _LoggedStep(index - 1, coding_id, old, new, row["at"])
-                    pair = log[index] if index < len(log) else None
-                    if new == "accepted" and pair is not None and self._replaced_then(
-                            coding_id, pair, standing):
-                        ever_logged.add(pair["coding_id"])
-                        step = _LoggedStep(index, pair["coding_id"], pair["old_status"],
-                                           "rejected", pair["at"], coding_id, old)
-                        claimed.add(coding_id)
-                        index += 1
-                    elif new == "rejected" and coding_id in replacements:
-                        made = self._made_by(coding_id, row["at"],
-                                             replacements[coding_id], claimed)
-                        if made is not None:
-                            step.new_coding_id = made
-                            claimed.add(made)
-                    standing.append(step)
-                    continue
-            # someone else's decision (or this reviewer's own setting back to suggested)
-            for step in standing:
-                if step.superseded is None and coding_id in (step.coding_id,
-                                                             step.new_coding_id):
-                    step.superseded = dict(row)
-        return standing
-
-    def _made_by(self, coding_id: int, at: str, replacements: Sequence[Coding],
-                 claimed: set[int]) -> int | None:
-        """The replacement that the change of code of ``coding_id`` logged ``at`` made, if
-        that rejection was a change of code (None for a plain rejection)."""
-        suggestion = _get(self.project, coding_id)
-        return next((c.id for c in replacements if c.id not in claimed
-                     and suggestion is not None and (c.document_id, c.start, c.end) == (
-                         suggestion.document_id, suggestion.start, suggestion.end)
-                     and 0 <= _seconds(c.created, at) <= _RECODE_SECONDS), None)
-
-    def _replaced_then(self, coding_id: int, row: Mapping[str, Any],
-                       standing: Sequence[_LoggedStep]) -> bool:
-        """Whether accepting ``coding_id`` and then ``row`` (the next log row) were one
-        change of code: the reviewer's coding of the same words, then the rejection of
-        the suggestion with another code."""
-        if row["by"] != self.reviewer or row["new_status"] != "rejected" or (
-                row["coding_id"] == coding_id):
-            return False
-        if any(s.coding_id == row["coding_id"] and (s.status, s.previous_status) == (
-                row["old_status"], "rejected") for s in standing):
-            return False  # the undo of an earlier step
-        replacement, suggestion = _get(self.project, coding_id), _get(self.project,
-                                                                      row["coding_id"])
-        return (replacement is not None and suggestion is not None
-                and replacement.coder == self.reviewer
-                and (replacement.document_id, replacement.start, replacement.end) == (
-                    suggestion.document_id, suggestion.start, suggestion.end)
-                and replacement.code_id != suggestion.code_id)
+        return stale, None, standing[-1] if standing else None
 
     def _refusal(self, step: Decision, log: Sequence[Mapping[str, Any]],
                  logged: _LoggedStep | None) -> str:
@@ -727,27 +627,24 @@ class ReviewSession:
                         f"{replacement.status} now, not accepted as you left it")
         return ""
 
-    def _forget(self, step: Decision) -> None:
-        """Clear the session's memory of ``step`` (taken back) and go back to its item."""
-        self._decisions.pop(step.coding_id, None)
-        self._skipped.discard(step.coding_id)
-        for earlier in self._history:  # an earlier step on the same coding counts again
-            if earlier.coding_id == step.coding_id:
-                self._apply_memory(earlier)
-        if step.coding_id in self._queue:
-            self._position = self._queue.index(step.coding_id)
-
     def _bring_back(self, step: Decision) -> None:
-        """An earlier session's decision was taken back: its coding joins the queue here,
-        as the item to decide now."""
+        """``step`` was taken back: its coding is the item to decide now, joining the queue
+        where a refilter or an earlier session left it out."""
         coding_id = step.coding_id
         if coding_id not in self._queue:
             self._queue.insert(self._position if self._position is not None
                                else len(self._queue), coding_id)
         self._queued_status[coding_id] = step.previous_status
-        self._decisions.pop(coding_id, None)
-        self._skipped.discard(coding_id)
+        self._forget(step)
         self._position = self._queue.index(coding_id)
+
+    def _forget(self, step: Decision) -> None:
+        """Clear the session's memory of ``step``, no longer in its history."""
+        self._decisions.pop(step.coding_id, None)
+        self._skipped.discard(step.coding_id)
+        for earlier in self._history:  # an earlier step on the same coding counts again
+            if earlier.coding_id == step.coding_id:
+                self._apply_memory(earlier)
 
     def describe(self, step: Decision, *, undone: bool = False) -> str:
         """``step`` in words: what was done to which coding (document, code, where the
@@ -846,6 +743,175 @@ class _LoggedStep:
                             self.new_coding_id, self.replaced_status, at=self.at)
         action = "accept" if self.status == "accepted" else "reject"
         return Decision(self.coding_id, action, self.previous_status, at=self.at)
+
+
+class _ReviewerLog:
+    """One reviewer's decisions read back from the review log (:meth:`Project.decisions`).
+
+    :attr:`standing`: those not taken back, oldest first, each marked with the first later
+    decision on its codings by anyone else that still stands. How the rows are read:
+
+    - An undo is logged as the reverse change by the same person, so it cancels the step
+      it takes back (another reviewer's undo cancels theirs the same way); the undo of a
+      change of code also sets the replacement back, in the row just after.
+    - A change of code is logged as the rejection of the suggestion, just after the
+      acceptance of the replacement when that coding existed already (one step). A new
+      replacement is not logged: it is known by the reason Project.recode() gives it and
+      its time. The previous version of this module logged no acceptance of an existing
+      replacement; such a coding is known by its status changing with no row saying so.
+
+    The log is read once, with a dict per coding: an undo stays fast on a long log.
+    """
+
+    def __init__(self, project: Project, reviewer: str,
+                 log: Sequence[Mapping[str, Any]]) -> None:
+        self.project, self.reviewer, self.log = project, reviewer, log
+        self._codings: dict[int, Coding | None] = {}  # read once each
+        self._mine_by_words: dict[tuple[str, int, int], list[Coding]] = {}
+        self._made_for: dict[int, list[Coding]] = {}  # suggestion -> replacements made
+        for coding in project.codings(coder=reviewer):
+            self._codings[coding.id] = coding  # type: ignore[index]
+            self._mine_by_words.setdefault(_words(coding), []).append(coding)
+            made = _RECODED.fullmatch(coding.reason) if coding.method == "review" else None
+            if made:
+                self._made_for.setdefault(int(made["coding_id"]), []).append(coding)
+        self._made_by_recode = {c.id for cs in self._made_for.values() for c in cs}
+        self._rows_of: dict[int, list[int]] = {}  # coding id -> its rows in the log
+        for index, row in enumerate(log):
+            self._rows_of.setdefault(row["coding_id"], []).append(index)
+        self._standing: dict[int, _LoggedStep] = {}  # by log index, oldest first
+        self._on_coding: dict[int, list[_LoggedStep]] = {}  # coding id -> standing steps
+        self._owner: dict[int, _LoggedStep] = {}  # replacement -> its standing change
+        self._claimed: set[int] = set()  # replacements ever linked to a change of code
+        self._others: dict[int, list[int]] = {}  # coding id -> others' rows that stand
+        self._read()
+        for step in self._standing.values():
+            later = [i for c in (step.coding_id, step.new_coding_id) if c is not None
+                     for i in self._others.get(c, ()) if i > step.index]
+            if later:
+                step.superseded = dict(log[min(later)])
+        self.standing = list(self._standing.values())
+
+    def _coding(self, coding_id: int) -> Coding | None:
+        if coding_id not in self._codings:
+            self._codings[coding_id] = _get(self.project, coding_id)
+        return self._codings[coding_id]
+
+    def _read(self) -> None:
+        log, me = self.log, self.reviewer
+        resets: set[int] = set()  # replacements the undo just read may set back
+        index = 0
+        while index < len(log):
+            row = log[index]
+            coding_id, old, new = row["coding_id"], row["old_status"], row["new_status"]
+            may_reset, resets = resets, set()
+            if row["by"] != me:
+                self._other(index)
+            elif old == "accepted" and (coding_id in may_reset or (
+                    self._rows_of[coding_id][0] == index
+                    and coding_id in self._made_by_recode
+                    and coding_id not in self._claimed)):
+                pass  # a replacement set back by the undo of its change of code
+            elif self._undoes(row):
+                undone = self._on_coding[coding_id].pop()
+                del self._standing[undone.index]
+                self._owner.pop(undone.new_coding_id, None)  # type: ignore[arg-type]
+                resets = self._replacements_of(undone)
+            elif new == "suggested":  # set back to suggested, not by an undo
+                self._other(index)
+            elif new == "accepted" and self._replaced_then(index):
+                pair = log[index + 1]  # one change of code onto an existing coding
+                self._add(_LoggedStep(index + 1, pair["coding_id"], pair["old_status"],
+                                      "rejected", pair["at"], coding_id, old))
+                index += 1
+            else:
+                step = _LoggedStep(index, coding_id, old, new, row["at"])
+                if new == "rejected":
+                    step.new_coding_id, step.replaced_status = self._replacement(index)
+                self._add(step)
+            index += 1
+
+    def _undoes(self, row: Mapping[str, Any]) -> bool:
+        """Whether ``row`` (this reviewer's) reverses their latest standing step on it."""
+        steps = self._on_coding.get(row["coding_id"])
+        return bool(steps) and (row["old_status"], row["new_status"]) == (
+            steps[-1].status, steps[-1].previous_status)  # type: ignore[index]
+
+    def _add(self, step: _LoggedStep) -> None:
+        self._standing[step.index] = step
+        self._on_coding.setdefault(step.coding_id, []).append(step)
+        if step.new_coding_id is not None:
+            self._owner[step.new_coding_id] = step
+            self._claimed.add(step.new_coding_id)
+
+    def _other(self, index: int) -> None:
+        """Someone else's decision (or this reviewer's own setting back to suggested); one
+        that reverses that person's own last one on the coding cancels it."""
+        row = self.log[index]
+        rows = self._others.setdefault(row["coding_id"], [])
+        last = self.log[rows[-1]] if rows else None
+        if last is not None and last["by"] == row["by"] and (
+                row["old_status"], row["new_status"]) == (last["new_status"],
+                                                          last["old_status"]):
+            rows.pop()
+        else:
+            rows.append(index)
+
+    def _replacements_of(self, step: _LoggedStep) -> set[int]:
+        """The codings the undo of ``step`` may set back in its next row: its replacement,
+        or for a rejection the previous version logged without one, any of the reviewer's
+        codings of the same words with another code."""
+        if step.new_coding_id is not None:
+            return {step.new_coding_id}
+        suggestion = self._coding(step.coding_id) if step.status == "rejected" else None
+        if suggestion is None:
+            return set()
+        return {c.id for c in self._mine_by_words.get(_words(suggestion), ())  # type: ignore[misc]
+                if c.code_id != suggestion.code_id}
+
+    def _replaced_then(self, index: int) -> bool:
+        """Whether the acceptance at ``index`` and the next row were one change of code:
+        the reviewer's coding of the same words accepted, then the suggestion with another
+        code rejected (not as the undo of an earlier step)."""
+        if index + 1 >= len(self.log):
+            return False
+        row = self.log[index + 1]
+        if row["by"] != self.reviewer or row["new_status"] != "rejected" or self._undoes(row):
+            return False
+        replacement = self._coding(self.log[index]["coding_id"])
+        suggestion = self._coding(row["coding_id"])
+        return (replacement is not None and suggestion is not None
+                and replacement.id != suggestion.id and replacement.coder == self.reviewer
+                and _words(replacement) == _words(suggestion)
+                and replacement.code_id != suggestion.code_id)
+
+    def _replacement(self, index: int) -> tuple[int | None, str | None]:
+        """If the rejection at ``index`` was a change of code: the replacement and its
+        status before (None when it was made then); else (None, None)."""
+        row = self.log[index]
+        suggestion = self._coding(row["coding_id"])
+        if suggestion is None:
+            return None, None
+        for coding in self._made_for.get(suggestion.id, ()):  # type: ignore[arg-type]
+            if (coding.id not in self._claimed and _words(coding) == _words(suggestion)
+                    and 0 <= _seconds(coding.created, row["at"]) <= _RECODE_SECONDS):
+                return coding.id, None
+        # logged by the previous version: an existing coding re-accepted with no row
+        for coding in self._mine_by_words.get(_words(suggestion), ()):
+            if coding.code_id == suggestion.code_id or coding.id in self._owner:
+                continue
+            rows = self._rows_of.get(coding.id, [])  # type: ignore[arg-type]
+            before = [i for i in rows if i < index]
+            after = [i for i in rows if i > index]
+            if not before or self.log[before[-1]]["new_status"] == "accepted":
+                continue
+            if (self.log[after[0]]["old_status"] if after else coding.status) == "accepted":
+                return coding.id, self.log[before[-1]]["new_status"]
+        return None, None
+
+
+def _words(coding: Coding) -> tuple[str, int, int]:
+    return coding.document_id, coding.start, coding.end
 
 
 def _get(project: Project, coding_id: int) -> Coding | None:

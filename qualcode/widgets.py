@@ -115,11 +115,12 @@ class ReviewWidget:
         self.refresh()
 
     def _said(self, action: str, step: Any) -> str:
-        if step is None:
-            return "Nothing to undo."
+        if action == "undo":  # as the terminal says it: what, where, when, and what now
+            return html.escape(
+                "Nothing of yours left to undo (other reviewers' decisions are theirs to "
+                "take back)." if step is None else self.session.describe(step, undone=True))
         text = {"accept": "Accepted", "reject": "Rejected", "skip": "Skipped",
-                "recode": f"Changed to {getattr(step, 'new_code', '')}",
-                "undo": f"Undid {getattr(step, 'action', '')}"}[action]
+                "recode": f"Changed to {getattr(step, 'new_code', '')}"}[action]
         return html.escape(f"{text} coding {step.coding_id}.")
 
     def _on_key(self, change: Mapping[str, Any]) -> None:
@@ -159,7 +160,8 @@ class ReviewWidget:
             self.card.value = item.html(self.colors)
         for action in ("accept", "reject", "skip", "recode"):
             self.buttons[action].disabled = item is None
-        self.buttons["undo"].disabled = not self.session.history
+        # undo also reaches this reviewer's decisions of earlier sessions
+        self.buttons["undo"].disabled = self.session.undoable is None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.box._repr_mimebundle_(**kwargs)

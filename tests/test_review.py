@@ -395,3 +395,79 @@ def test_undo_of_a_change_of_code_is_one_transaction(suggested, monkeypatch, reo
         assert project.coding(2).status == "rejected"
         assert project.coding(step.new_coding_id).status == "accepted"
         assert project.decisions() == log
+
+
+def test_undo_is_not_blocked_by_a_decision_its_maker_took_back(suggested):
+    session(suggested).accept()  # 1
+    bob = ReviewSession(suggested, reviewer="bob", status="accepted")
+    bob.go_to(bob.queue.index(1))
+    bob.reject()
+    bob.undo()  # bob's slip, taken back: coding 1 is accepted again, as alice left it
+    with _reopened(suggested) as project:
+        assert session(project).undo() == Decision(1, "accept", "suggested")
+        assert project.coding(1).status == "suggested"
+
+
+def test_undo_of_a_change_of_code_logged_by_the_previous_version(suggested):
+    # The previous version logged no row when a change of code accepted an existing coding:
+    # changed to tea, undone, changed to tea again (the replacement silently re-accepted).
+    replacement = suggested.recode(1, "tea", by="alice")
+    suggested.set_status(1, "suggested", by="alice")
+    suggested.set_status(replacement, "rejected", by="alice")
+    assert suggested.recode(1, "tea", by="alice") == replacement
+    with _reopened(suggested) as project:
+        step = session(project).undo()
+        assert (step.action, step.new_coding_id, step.replaced_status) == (
+            "recode", replacement, "rejected")
+        assert project.coding(1).status == "suggested"
+        assert project.coding(replacement).status == "rejected"
+
+
+def test_undo_button_reaches_an_earlier_session(suggested):
+    pytest.importorskip("ipywidgets")
+    from qualcode.widgets import review_widget
+
+    session(suggested).accept()  # 1
+    with _reopened(suggested) as project:
+        widget = review_widget(project, reviewer="alice", order="document")
+        assert not widget.buttons["undo"].disabled
+        widget.buttons["undo"].click()
+        assert project.coding(1).status == "suggested"
+        assert widget.status.value.startswith("Undone: accept of coding 1, ")
+        assert 'data-coding-id="1"' in widget.card.value
+        assert widget.buttons["undo"].disabled
+
+
+def test_undo_after_refilter_brings_the_coding_back_to_decide(suggested):
+    s = session(suggested)
+    s.accept()  # 1, attendance
+    narrowed = s.refilter(code="tea")  # the widget's Show list
+    assert narrowed.queue == (2, 4)
+    assert narrowed.undo().coding_id == 1 and suggested.coding(1).status == "suggested"
+    assert narrowed.current.coding.id == 1 and narrowed.queue == (1, 2, 4)
+    assert narrowed.reject().coding_id == 1 and suggested.coding(1).status == "rejected"
+    assert narrowed.current.coding.id == 2
+
+
+def test_an_undone_change_of_code_of_the_previous_version_stays_undone(suggested):
+    # The previous version logged no row when a change of code accepted the reviewer's
+    # existing coding of the same words, only the row setting it back when undone.
+    words = _span(suggested, "d1", "He was absent all week.")
+    existing = suggested.add_codings([Coding("d1", *words, "tea", "alice",
+                                             status="rejected")])[0]
+    assert suggested.recode(1, "tea", by="alice") == existing  # silently accepted
+    suggested.set_status(1, "suggested", by="alice")  # the undo, in that session
+    suggested.set_status(existing, "rejected", by="alice")
+    with _reopened(suggested) as project:
+        assert session(project).undo() is None
+        assert project.coding(existing).status == "rejected"
+        assert project.coding(1).status == "suggested"
+
+
+def test_a_step_taken_back_in_another_window_is_forgotten(suggested):
+    first, second = session(suggested), session(suggested)  # alice, in two windows
+    first.accept()  # 1
+    assert second.undo().coding_id == 1 and suggested.coding(1).status == "suggested"
+    assert first.undo() is None
+    assert first.decision(1) is None and first.progress.accepted == 0
+    assert first.history == ()
