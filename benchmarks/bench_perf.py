@@ -189,7 +189,9 @@ def bench_ingest(args: argparse.Namespace) -> list[Row]:
             project.close()
 
     tabled = best_of(max(1, args.runs // 2), table)
-    floor = best_of(max(1, args.runs // 2), lambda: survey_floor(survey, args.workdir))
+    import pandas  # noqa: F401  (imported before the clock starts: the floor is the work)
+
+    floor = best_of(args.runs, lambda: survey_floor(survey, args.workdir))
     return [
         row("ingest", f"load_corpus ({megabytes:.0f} MB, {len(files)} files, read + turns "
             "+ cases)", megabytes / parsed, "MB/s", baseline=megabytes / raw,
@@ -204,7 +206,7 @@ def bench_ingest(args: argparse.Namespace) -> list[Row]:
             "MB/s", baseline=survey_mb / survey_raw, baseline_name="read + decode",
             target=">= 20 MB/s", met=survey_mb / tabled >= 20, higher_is_better=True,
             megabytes=round(survey_mb, 2), documents=args.rules_segments),
-        row("ingest", "floor for the same survey CSV: csv.reader, SHA-256 and one "
+        row("ingest", "floor for the same survey CSV: pandas' C parser, SHA-256 and one "
             "executemany per table into the project's schema, with no check of any kind "
             "(what any ingest written in Python on SQLite costs at least)", survey_mb / floor,
             "MB/s", baseline=survey_mb / survey_raw, baseline_name="read + decode",
@@ -214,32 +216,35 @@ def bench_ingest(args: argparse.Namespace) -> list[Row]:
 
 
 def survey_floor(survey: Path, workdir: Path) -> None:
-    """Store the survey's answers with nothing but what storing them needs: one CSV pass,
-    a hash per answer (documents are identified by it), and two INSERTs run by SQLite. Not
-    qualcode's code: the floor under it, to tell how far a target is from the tools."""
-    import csv
+    """Store the survey's answers with nothing but what storing them needs: the fastest CSV
+    parser at hand (pandas' C parser), a hash per answer (documents are identified by it),
+    and two INSERTs run by SQLite with a page cache the size of the data. Not qualcode's
+    code: the floor under any ingest written in Python on SQLite, to tell how far a target
+    is from the tools. (The attributes' JSON is built for this file's three columns.)"""
     import hashlib
     from json.encoder import encode_basestring as quote
+
+    import pandas as pd
 
     from qualcode import api
 
     target = workdir / "survey-floor.qualcode"
     api.init(target, overwrite=True).close()  # the project's schema, empty
-    with survey.open(encoding="utf-8", newline="") as handle:
-        header, *rows = list(csv.reader(handle))
-    keys = [quote(name) for name in header[1:4]]
-    texts = [r[4] for r in rows]
+    table = pd.read_csv(survey, dtype=str, keep_default_na=False)
+    ids, setting, role, phase, texts = (table[c].tolist() for c in table.columns)
+    keys = [quote(name) for name in table.columns[1:4]]
     lengths = list(map(len, texts))
-    n = len(rows)
+    n = len(ids)
     documents = zip(
-        [r[0] for r in rows], range(n), texts, lengths, [survey.name] * n,
+        ids, range(n), texts, lengths, [survey.name] * n,
         [hashlib.sha256(t.encode()).hexdigest() for t in texts],
-        [f"{{{keys[0]}: {quote(r[1])}, {keys[1]}: {quote(r[2])}, {keys[2]}: {quote(r[3])}}}"
-         for r in rows],
-        ["2026-01-01T00:00:00"] * n)
-    segments = zip([r[0] for r in rows], ["turn"] * n, [0] * n, [0] * n, lengths)
+        [f"{{{keys[0]}: {quote(a)}, {keys[1]}: {quote(b)}, {keys[2]}: {quote(c)}}}"
+         for a, b, c in zip(setting, role, phase, strict=True)],
+        ["2026-01-01T00:00:00"] * n, strict=True)
+    segments = zip(ids, ["turn"] * n, [0] * n, [0] * n, lengths, strict=True)
     con = sqlite3.connect(target, isolation_level=None)
     try:
+        con.execute("PRAGMA cache_size = -262144")  # 256 MiB: the insert never spills
         con.execute("BEGIN")
         con.executemany("INSERT INTO documents (id, position, text, length, source, "
                         "content_hash, attributes, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
