@@ -19,6 +19,7 @@ from qualcode.cli._app import app, err_console
 COMMAND_MODULES = (
     "project",
     "manual",
+    "search",
     "opencode",
     "coding",
     "exchange_codings",
