@@ -8,20 +8,10 @@ from pathlib import Path
 
 import coder_data
 import pytest
+from cli_runner import run
 
 import qualcode.cli.coding  # noqa: F401  (registers the commands until the lead wires it)
-from qualcode.cli import main
 from qualcode.project import Project
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from builders import make_corpus
+from cli_runner import run
 from typer.testing import CliRunner
 
 import qualcode.cli.exchange_codings  # noqa: F401  (registers the commands)
-from qualcode.cli import main
 from qualcode.cli._app import app
 from qualcode.model import Code, Codebook, Coding
 from qualcode.project import Project
@@ -144,14 +144,6 @@ def test_evaluate_runs_a_registered_coder(study: Path, tmp_path: Path, monkeypat
     assert "Macro:" in table.stdout and "precision" in table.stdout
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(

@@ -7,20 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 from export_builders import build_project
 
 import qualcode.cli.exports  # noqa: F401  (registers the commands until the lead wires them)
-from qualcode.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

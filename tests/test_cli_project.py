@@ -8,19 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 from conftest import BUNDLED, BUNDLED_CODEBOOK
-
-from qualcode.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_init_info_and_codebook_commands(tmp_path: Path, capsys) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from builders import make_corpus
+from cli_runner import run
 from conftest import BUNDLED
 
 import qualcode.cli.opencode  # noqa: F401  (registers open-code and candidates until the lead wires it)
 from qualcode import api
-from qualcode.cli import main
 from qualcode.coders import topics
 from qualcode.errors import NotFoundError, ParameterError, ProjectError
 from qualcode.model import Code, Codebook, Coding
@@ -581,14 +581,6 @@ def test_candidates_flag_what_an_existing_codebook_does_not_cover(study) -> None
 
 
 # -- command line -----------------------------------------------------------------------
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_open_code_then_candidate_steps(study, tmp_path, capsys) -> None:

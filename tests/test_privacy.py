@@ -11,11 +11,11 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qualcode.cli.privacy  # noqa: F401  (registers `qualcode anonymise`)
-from qualcode.cli import main
 from qualcode.errors import InputError, ParameterError, ProjectError
 from qualcode.model import Code, Codebook, Coding, Corpus, Document, Segment
 from qualcode.privacy import (
@@ -500,14 +500,6 @@ def test_offsets_keep_the_same_words_through_any_edits(case) -> None:
 
 
 # -- the command line ----------------------------------------------------------------------
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_review_then_apply(study: Path, tmp_path: Path, capsys) -> None:

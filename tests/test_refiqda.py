@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from builders import make_corpus
+from cli_runner import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -810,17 +811,6 @@ def test_a_qdc_without_codes_is_an_error(tmp_path: Path) -> None:
 
 
 # -- the command line -----------------------------------------------------------------------------
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    import qualcode.cli.exchange  # noqa: F401  (registers the commands)
-    from qualcode.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_export_and_import(rich_project: Project, tmp_path: Path, capsys) -> None:

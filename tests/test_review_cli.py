@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import coder_data
 import pytest
+from cli_runner import run
 
 import qualcode.cli.coding  # noqa: F401  (registers the commands until the lead wires it)
-from qualcode.cli import main
 from qualcode.project import Project
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str, keys: str | None = None,
-        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
-    if keys is not None:
-        assert monkeypatch is not None
-        monkeypatch.setattr("sys.stdin", io.StringIO(keys))
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from builders import make_corpus
+from cli_runner import run
 from conftest import BUNDLED, BUNDLED_CODEBOOK
 
-from qualcode.cli import main
 from qualcode.errors import NotFoundError, ParameterError
 from qualcode.model import Code, Codebook, Coding
 from qualcode.project import Project
@@ -333,14 +333,6 @@ def test_coding_refuses_unknown_codes_statuses_and_other_projects(study: Path,
 
 
 # -- the command line -------------------------------------------------------------------------
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_prints_keyword_in_context_aligned_on_the_hit(study: Path, capsys) -> None:
