@@ -340,24 +340,18 @@ class SearchResult:
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Font
 
-        from qualcode.export.excerpts import write_sheet
+        from qualcode.export.excerpts import frame_sheet, write_sheet
 
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "Hits"
-        frame = self.to_frame()
-        write_sheet(sheet, list(frame.columns), frame.itertuples(index=False))
-        widths = {"document": 16, "left": 50, "text": 24, "right": 50, "term": 18,
-                  "codes": 30, "speaker": 14}
-        for i, name in enumerate(frame.columns, start=1):
-            letter = sheet.cell(row=1, column=i).column_letter
-            sheet.column_dimensions[letter].width = widths.get(name, 9)
-            if name == "left":  # hits aligned on the keyword, as on screen
-                for cell in sheet[letter][1:]:
-                    cell.alignment = Alignment(horizontal="right")
-            if name == "text":
-                for cell in sheet[letter][1:]:
-                    cell.font = Font(bold=True)
+        letters = frame_sheet(sheet, self.to_frame(), {
+            "document": 16, "left": 50, "text": 24, "right": 50, "term": 18, "codes": 30,
+            "speaker": 14}, 9)
+        for cell in sheet[letters["left"]][1:]:  # hits aligned on the keyword, as on screen
+            cell.alignment = Alignment(horizontal="right")
+        for cell in sheet[letters["text"]][1:]:
+            cell.font = Font(bold=True)
         counts = workbook.create_sheet("Counts")
         frame = self.counts("document")
         write_sheet(counts, list(frame.columns), frame.itertuples(index=False))

@@ -1241,16 +1241,12 @@ def _xlsx(result: ExcerptSet, path: Path) -> None:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Excerpts"
-    frame = result.to_frame()
-    write_sheet(sheet, list(frame.columns), frame.itertuples(index=False))
-    widths = {"quote": 80, "text": 60, "attribution": 28, "before": 40, "after": 40,
-              "code_name": 26, "theme_name": 18}
-    for i, name in enumerate(frame.columns, start=1):
-        letter = sheet.cell(row=1, column=i).column_letter
-        sheet.column_dimensions[letter].width = widths.get(name, 12)
-        if name in ("quote", "text", "before", "after"):
-            for cell in sheet[letter][1:]:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    letters = frame_sheet(sheet, result.to_frame(), {
+        "quote": 80, "text": 60, "attribution": 28, "before": 40, "after": 40,
+        "code_name": 26, "theme_name": 18}, 12)
+    for name in ("quote", "text", "before", "after"):
+        for cell in sheet[letters[name]][1:] if name in letters else ():
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
 
     counts = workbook.create_sheet("Counts")
     frame = result.counts_frame()
@@ -1262,6 +1258,18 @@ def _xlsx(result: ExcerptSet, path: Path) -> None:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
     workbook.save(str(path))
+
+
+def frame_sheet(sheet: Any, frame: Any, widths: Mapping[str, float],
+                default_width: float) -> dict[str, str]:
+    """A DataFrame into an openpyxl sheet (see :func:`write_sheet`), each column as wide as
+    ``widths`` says (else ``default_width``); returns each column's letter, for styling."""
+    write_sheet(sheet, list(frame.columns), frame.itertuples(index=False))
+    letters = {}
+    for i, name in enumerate(frame.columns, start=1):
+        letter = letters[name] = sheet.cell(row=1, column=i).column_letter
+        sheet.column_dimensions[letter].width = widths.get(name, default_width)
+    return letters
 
 
 def write_sheet(sheet: Any, header: Sequence[str], rows: Any) -> None:
