@@ -340,7 +340,7 @@ class SearchResult:
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Font
 
-        from qualcode.export.excerpts import frame_sheet, write_sheet
+        from qualcode.export.excerpts import frame_sheet, save_workbook
 
         workbook = Workbook()
         sheet = workbook.active
@@ -352,16 +352,7 @@ class SearchResult:
             cell.alignment = Alignment(horizontal="right")
         for cell in sheet[letters["text"]][1:]:
             cell.font = Font(bold=True)
-        counts = workbook.create_sheet("Counts")
-        frame = self.counts("document")
-        write_sheet(counts, list(frame.columns), frame.itertuples(index=False))
-        about = workbook.create_sheet("About")
-        write_sheet(about, ["field", "value"], self._about())
-        for each in workbook.worksheets:
-            for cell in each[1]:
-                cell.font = Font(bold=True)
-            each.freeze_panes = "A2"
-        workbook.save(str(path))
+        save_workbook(workbook, path, counts=self.counts("document"), about=self._about())
 
     def _about(self) -> list[tuple[str, str]]:
         from qualcode import __version__

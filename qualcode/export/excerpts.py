@@ -1236,7 +1236,7 @@ def _docx_text(text: str) -> str:
 # -- XLSX -------------------------------------------------------------------------------------
 def _xlsx(result: ExcerptSet, path: Path) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
 
     workbook = Workbook()
     sheet = workbook.active
@@ -1248,11 +1248,17 @@ def _xlsx(result: ExcerptSet, path: Path) -> None:
         for cell in sheet[letters[name]][1:] if name in letters else ():
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 
-    counts = workbook.create_sheet("Counts")
-    frame = result.counts_frame()
-    write_sheet(counts, list(frame.columns), frame.itertuples(index=False))
-    about = workbook.create_sheet("About")
-    write_sheet(about, ["field", "value"], result.header_lines())
+    save_workbook(workbook, path, counts=result.counts_frame(), about=result.header_lines())
+
+
+def save_workbook(workbook: Any, path: Path, *, counts: Any,
+                  about: Sequence[tuple[str, str]]) -> None:
+    """Add the Counts (a DataFrame) and About (field, value) sheets, make every sheet's
+    header bold and frozen, and save."""
+    from openpyxl.styles import Font
+
+    frame_sheet(workbook.create_sheet("Counts"), counts, {}, 14)
+    write_sheet(workbook.create_sheet("About"), ["field", "value"], about)
     for sheet in workbook.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
