@@ -129,6 +129,16 @@ class LemmaBatch:
         """The index of the text whose lemmas hold ``position`` of :attr:`string`."""
         return bisect.bisect_right(self.starts, position) - 1
 
+    def locate(self, match: re.Match[str]) -> tuple[int, int, int, str]:
+        """Where a match of a phrase pattern over :attr:`string` is (a pattern that, like
+        the rules coder's, takes the space before the phrase): ``(text index, start, end
+        in that text, the phrase's lemmas)``."""
+        phrase = match.group()
+        i = self.text_at(match.start() + 1)
+        start, end = self.span(i, match.start() + (2 if phrase[1] == JOINER else 1),
+                               match.end())
+        return i, start, end, phrase.replace(JOINER, "")[1:]
+
     def span(self, i: int, start: int, end: int) -> tuple[int, int]:
         """``(start, end)`` in ``texts[i]`` of the words whose lemmas are
         ``string[start:end]`` (whole lemmas of text ``i``)."""

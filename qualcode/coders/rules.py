@@ -249,16 +249,12 @@ class RulesCoder(BaseCoder):
         negators = frozenset(n for n in self.negation_lemmas_ if n and " " not in n)  # words
         notes = []
         for match in self.keyword_regex_.finditer(lemmas):
-            # A match starts with the space before its phrase (then maybe a JOINER).
-            phrase = match.group()
-            i = batch.text_at(match.start() + 1)
+            i, start, end, phrase = batch.locate(match)
             negator = _negator(lemmas, match.start(), starts[i] - 1, window, negators)
             if negator is not None and remove:
                 continue
-            at = match.start() + (2 if phrase[1] == JOINER else 1)
-            start, end = batch.span(i, at, match.end())
             quote = texts[i][start:end]
-            for code_id, keyword, weight in phrases[phrase.replace(JOINER, "")[1:]]:
+            for code_id, keyword, weight in phrases[phrase]:
                 if negator is None:
                     notes.append((i, code_id, weight, f'"{quote}" (keyword: {keyword})'))
                 else:  # "lower"
