@@ -15,7 +15,8 @@ Three ways to match (``match=``):
   does not find "team"); spaces match any run of spaces or line breaks, and straight and
   curly apostrophes match each other.
 - ``"regex"``: a Python regular expression, case ignored as in a codebook's patterns
-  (``(?-i:...)`` to heed it).
+  (``(?-i:...)`` to heed it), matched in each segment on its own: ``^`` and ``$`` are the
+  start and end of a segment (``(?m)`` for each of its lines).
 
 In ``words`` and ``exact`` queries an upper-case ``OR`` between words separates
 alternatives: ``home visit OR doorstep``.
@@ -70,7 +71,8 @@ CODE_STATUSES: tuple[str, ...] = ("accepted", "suggested")
 #: Rows a notebook display shows before saying how many more there are.
 MAX_ROWS = 50
 
-_OR = re.compile(r"(?:^|\s+)OR(?:\s+|$)")
+# An upper-case OR standing alone ("a OR OR b" has an empty alternative between the two)
+_OR = re.compile(r"(?<!\S)OR(?!\S)")
 _SPACE = re.compile(r"\s+")
 _APOSTROPHE = re.compile("['’]")
 _APOSTROPHES = "['’]"
@@ -113,8 +115,8 @@ class Hit:
 @dataclass(frozen=True)
 class SearchCoding:
     """What :meth:`SearchResult.code` stored: ``added`` new codings (their ``ids``), and
-    ``existing`` that the coder already had (the same code on the same words, in any
-    status: a person's earlier decision is kept)."""
+    ``existing`` that the coder already had (the same code on the same words or on words
+    around them, in any status: a person's earlier decision is kept)."""
 
     code: str
     coder: str
@@ -371,8 +373,10 @@ class SearchResult:
         (default ``$QUALCODE_CODER``) with ``status`` ``"accepted"`` or ``"suggested"``
         (to review later), method ``search`` and a reason naming the query.
 
-        One transaction. A coding ``by`` already has (same code on the same words, in any
-        status) is not stored again, so a rerun adds nothing and a rejection stands.
+        One transaction. A hit (or segment) ``by`` has already coded with ``code``, on
+        those words or on words around them, in any status, is not coded again: a rerun
+        adds nothing, a rejection stands, and a hit inside a passage the coder coded (or a
+        segment coded before with ``unit="segment"``) is not a second coding of it.
         Returns a :class:`SearchCoding` saying how many were added and how many were there
         already.
         """
@@ -392,12 +396,16 @@ class SearchResult:
                 key = ((hit.document, hit.start, hit.end) if unit == "hit"
                        else (hit.document, hit.segment_start, hit.segment_end))
                 spans.setdefault(key, []).append(hit)
+            held = _held(store, code_id, who, {doc for doc, _, _ in spans})
             codings = [Coding(doc, start, end, code_id, coder=who, method="search",
                               status=status, reason=self._reason(hits))
-                       for (doc, start, end), hits in spans.items()]
+                       for (doc, start, end), hits in spans.items()
+                       if not (doc in held and any(
+                           c.start <= start and end <= c.end
+                           for c in held[doc].overlapping(start, end)))]
             new_ids = store.add_codings(codings) if codings else []
         return SearchCoding(code_id, who, status, unit, added=len(new_ids),
-                            existing=len(codings) - len(new_ids), ids=tuple(new_ids))
+                            existing=len(spans) - len(new_ids), ids=tuple(new_ids))
 
     def _reason(self, hits: Sequence[Hit]) -> str:
         words = list(dict.fromkeys(_squash(h.text) for h in hits))
@@ -439,8 +447,10 @@ def check_output(path: PathArg, *, format: str | None = None, overwrite: bool = 
     if kind not in _FORMATS.values():
         if format is not None:
             raise parameter_error("format", "SearchResult.write()", "'csv' or 'xlsx'", format)
-        raise ParameterError(
-            f"Cannot tell the format of {path.name}: search hits are written as .csv or .xlsx.")
+        hint = (" (--json prints every hit as JSON: redirect it to the file)"
+                if path.suffix.lower() == ".json" else "")
+        raise ParameterError(f"Cannot tell the format of {path.name}: search hits are "
+                             f"written as .csv or .xlsx{hint}.")
     check_targets([path], overwrite=overwrite, where="Writing search hits")
     return kind
 
@@ -556,6 +566,17 @@ def _speakers(segments: Sequence[Segment], speakers: Values) -> set[str] | None:
     return {_fold(n) for n in wanted}
 
 
+def _held(store: Project, code_id: str, coder: str,
+          documents: set[str]) -> dict[str, SpanIndex]:
+    """The codings ``coder`` has of ``code_id`` (any status) in each of ``documents``."""
+    if not documents:
+        return {}
+    by_document: dict[str, list[Coding]] = {}
+    for coding in store.codings(document=sorted(documents), code=code_id, coder=coder):
+        by_document.setdefault(coding.document_id, []).append(coding)
+    return {doc: SpanIndex(items) for doc, items in by_document.items()}
+
+
 def _labels(segments: Sequence[Segment], codings: Sequence[Coding]) -> list[frozenset[str]]:
     """The codes present in each segment: any coding of them shares a character with it
     (the rule of agreement and :func:`~qualcode.coders.base.segment_labels`)."""
@@ -601,7 +622,7 @@ class _Lemmas(_Matcher):
         self.regex = _batch_regex(self.term_of)
 
     def find(self, texts: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:
-        from qualcode.nlp import JOINER, english
+        from qualcode.nlp import english
 
         nlp = english()
         for first in range(0, len(texts), _BATCH):
@@ -610,12 +631,8 @@ class _Lemmas(_Matcher):
                      for t in texts[first : first + _BATCH]]
             batch = nlp.lemma_batch(chunk)
             for found in self.regex.finditer(batch.string):
-                # A match starts with the space before its phrase (then maybe a JOINER).
-                phrase = found.group()
-                i = batch.text_at(found.start() + 1)
-                at = found.start() + (2 if phrase[1] == JOINER else 1)
-                start, end = batch.span(i, at, found.end())
-                yield first + i, start, end, self.term_of[phrase.replace(JOINER, "")[1:]]
+                i, start, end, phrase = batch.locate(found)
+                yield first + i, start, end, self.term_of[phrase]
 
 
 class _Pattern(_Matcher):
@@ -649,11 +666,16 @@ def _matcher(query: str, match: str) -> _Matcher:
                 "search with match='exact' (--match exact) for the text as written."
             ) from exc
         return _Pattern(compiled, (query,))
-    alternatives = [_unquote(a.strip()) for a in _OR.split(query.strip())]
-    if any(not a.strip() for a in alternatives):
+    written = [a.strip() for a in _OR.split(query.strip())]
+    if not all(written):
         raise ParameterError(
             f"The search {query!r} has an OR without words on both sides; write "
             "alternatives as 'home visit OR doorstep'.")
+    alternatives = [_unquote(a) for a in written]
+    if not all(alternatives):
+        raise ParameterError(
+            f"The search {query!r} has nothing between its quotes; write a phrase in "
+            "them, as '\"home visit\" OR doorstep'.")
     if match == "words":
         return _Lemmas(query, alternatives)
     # exact: longest first, so "home visit" wins over "home" where both match

@@ -90,6 +90,15 @@ def test_a_phrase_matches_across_punctuation_and_a_hyphen(study: Path) -> None:
     assert search(study, "visit home").hits == ()
 
 
+def test_a_phrase_never_matches_across_two_turns(study: Path) -> None:
+    # "And the doorstep?" ends the interviewer's turn, "The doorstep is" starts Ben's
+    assert search(study, "doorstep the doorstep", interviewer=True).hits == ()
+    assert search(study, "doorstep the doorstep", match="exact", interviewer=True).hits == ()
+    assert search(study, r"doorstep\W+the", match="regex", interviewer=True).hits == ()
+    # ^ and $ are a segment's edges
+    assert texts(search(study, r"^the\b", match="regex")) == ["The", "The"]
+
+
 def test_or_separates_alternatives_and_each_hit_names_its_term(study: Path) -> None:
     result = search(study, "doorstep OR cup of tea OR home visit")
     assert [(h.text, h.term) for h in result] == [
@@ -131,6 +140,11 @@ def test_a_bad_regex_is_an_error_naming_the_pattern_and_the_problem(study: Path)
     ({"context": -1}, "'context' parameter of search()"),
     ({"query": "  "}, "'query' parameter of search()"),
     ({"query": "visit OR"}, "an OR without words on both sides"),
+    # a doubled OR is not the phrase "OR doorstep" (which would silently match nothing)
+    ({"query": "visit OR OR doorstep"}, "an OR without words on both sides"),
+    ({"query": "OR"}, "an OR without words on both sides"),
+    ({"query": '""'}, "nothing between its quotes"),
+    ({"query": 'visit OR " "'}, "nothing between its quotes"),
     ({"query": "?!"}, "no words to match in '?!'"),
     ({"speakers": "Annie"}, "No turn of speaker 'Annie' in the documents searched. Did you "
                             "mean 'Anna'?"),
@@ -309,6 +323,25 @@ def test_coding_segments_holding_hits(study: Path) -> None:
                                            'matched "visiting"; "visit"']
 
 
+def test_a_hit_inside_the_coders_coding_of_that_code_is_there_already(study: Path) -> None:
+    # alice coded "Cup of TEA, always." as tea: her "TEA" is coded, her "Tea?" is not
+    result = search(study, "tea")
+    assert texts(result) == ["Tea", "TEA"]
+    report = result.code(study, "tea", by="alice")
+    assert (report.added, report.existing) == (1, 1)
+    assert result.code(study, "tea", by="anna").added == 2  # another coder's are not hers
+    # segments coded first: their hits are in them, so coding the hits adds nothing
+    visits = search(study, "visit")
+    assert visits.code(study, "visits", by="ben", unit="segment").added == 4
+    again = visits.code(study, "visits", by="ben", status="suggested")
+    assert (again.added, again.existing) == (0, 8)
+    with Project.open(study) as project:
+        assert len(project.codings(coder="ben")) == 4
+        assert [(c.document_id, project.documents[c.document_id].text[c.start:c.end])
+                for c in project.codings(coder="alice")] == [
+            ("d1", "Cup of TEA, always."), ("d1", "Tea")]
+
+
 def test_coding_refuses_unknown_codes_statuses_and_other_projects(study: Path,
                                                                   tmp_path: Path,
                                                                   monkeypatch) -> None:
@@ -378,6 +411,7 @@ def test_cli_json_out_and_code_as(study: Path, tmp_path: Path, capsys) -> None:
     (["visit", "--coding-status", "all"], 2, "--coding-status goes with --code or --coder"),
     (["visit", "--coding-status", "maybe", "--code", "tea"], 2, "'status' parameter"),
     (["visit", "--out", "{tmp}/hits.txt"], 2, "Cannot tell the format of hits.txt"),
+    (["visit", "--out", "{tmp}/hits.json"], 2, "(--json prints every hit as JSON"),
 ])
 def test_cli_errors_are_one_line_with_exit_codes(study: Path, tmp_path: Path, capsys, args,
                                                  exit_code: int, message: str) -> None:
