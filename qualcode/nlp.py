@@ -36,7 +36,7 @@ import bisect
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +117,9 @@ class LemmaBatch:
         self._chunk_forms = english._chunk_forms
         self._chunk_starts: list[int] | None = None  # made by the first span(): see there
         self._first_chunk: list[int] = []
+        self._slow_text = -1  # the text _span_slowly() read last, its forms found so far
+        self._slow_spans: list[tuple[int, int]] = []
+        self._slow_forms: Iterator[re.Match[str]] = iter(())
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -191,7 +194,15 @@ class LemmaBatch:
         string, begin = self.string, self.starts[i]
         first = string.count(" ", begin, start)  # a space before every word but the first
         last = first + string.count(" ", start, end)
-        spans = word_spans(self.texts[i], last + 1)
+        # Matches come in text order: the forms of the text found so far are kept and
+        # extended, so a long text with many matches is read once, not once per match.
+        if self._slow_text != i:
+            self._slow_text, self._slow_spans = i, []
+            self._slow_forms = _FORM.finditer(self.texts[i])
+        spans = self._slow_spans
+        if len(spans) <= last:
+            spans.extend(m.span() for m in itertools.islice(self._slow_forms,
+                                                             last + 1 - len(spans)))
         return spans[first][0], spans[last][1]
 
 
