@@ -289,6 +289,33 @@ def test_every_run_of_lemmas_leads_back_to_its_words(words: list[tuple[str, str]
                                                                  forms[last][1])
 
 
+def test_keywords_of_different_codes_that_overlap_are_both_found() -> None:
+    # One regex finds non-overlapping matches: after "home visit", "visit day" was lost.
+    book = Codebook("overlap", (
+        Code("visits", name="Visits", keywords=("home visit",)),
+        Code("days", name="Visit days", keywords=("visit day",)),
+        Code("care", name="Care", keywords=("day care", "care")),
+        Code("food", name="Food", keywords=("no food",)),
+        Code("bank", name="Food bank", keywords=("food bank",)),
+    ))
+    coder = RulesCoder(negation="ignore").fit(None, book)
+
+    def found(text: str) -> dict[str, str]:
+        segment = Segment.of(Document("d", text), 0, len(text), kind="paragraph")
+        return {s.code_id: s.reason for s in coder.suggest([segment])}
+
+    assert found("Home visit days are long.") == {
+        "visits": 'matched "Home visit" (keyword: home visit)',
+        "days": 'matched "visit days" (keyword: visit day)'}
+    # overlaps of overlaps, and a keyword inside the last phrase credited once
+    assert found("home visit day care") == {
+        "visits": 'matched "home visit" (keyword: home visit)',
+        "days": 'matched "visit day" (keyword: visit day)',
+        "care": 'matched "day care" (keyword: day care)'}
+    assert set(found("There was no food bank nearby.")) == {"food", "bank"}
+    assert set(found("The food bank.")) == {"bank"}
+
+
 def test_a_long_non_ascii_text_is_read_once_for_all_its_matches(monkeypatch) -> None:
     # Its words are found by re-reading the text (no ASCII fast path); reading it again
     # from the start for each match took 40 s for 6,000 matches in 117,000 characters.

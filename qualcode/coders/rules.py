@@ -4,8 +4,9 @@ Each code's ``keywords`` are lemmatised once at ``fit`` (``"hadn't been in"`` ->
 ``"have not be in"``), and every segment's text is lemmatised the same way (see
 :mod:`qualcode.nlp`), so "visits", "visited" and "visiting" all match the keyword
 "visit". All keywords of all codes are matched with one compiled regular expression over
-the lemmas of a whole batch of texts (:meth:`~qualcode.nlp.English.lemma_batch`); a text
-held by several segments is coded once. A code's ``patterns`` (Python regular expressions,
+the lemmas of a whole batch of texts (:meth:`~qualcode.nlp.English.lemma_batch`), and a
+phrase that overlaps a longer one ("visit day" in "home visit day") is found as well; a
+text held by several segments is coded once. A code's ``patterns`` (Python regular expressions,
 matched case-insensitively on the segment's own text) are tried as well: on the segments
 that contain one of the pattern's *clues* (strings every match contains, read from the
 pattern: ``"bailiff"`` for ``\\bbailiffs?\\b``), so most segments are ruled out by a plain
@@ -27,7 +28,7 @@ import bisect
 import itertools
 import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qualcode._bulk import collector_paused
@@ -248,7 +249,7 @@ class RulesCoder(BaseCoder):
         window = 0 if self.negation == "ignore" else self.negation_window
         negators = frozenset(n for n in self.negation_lemmas_ if n and " " not in n)  # words
         notes = []
-        for match in self.keyword_regex_.finditer(lemmas):
+        for match in _batch_matches(self.keyword_regex_, lemmas):
             i, start, end, phrase = batch.locate(match)
             negator = _negator(lemmas, match.start(), starts[i] - 1, window, negators)
             if negator is not None and remove:
@@ -410,6 +411,37 @@ def _batch_regex(phrases: Iterable[str]) -> re.Pattern[str]:
            for ch, child in sorted(_trie(phrases).items()) if ch]
     starts = "|".join(top)
     return re.compile(f" (?:{starts}|{JOINER}(?:{starts}))(?= )")
+
+
+def _batch_matches(regex: re.Pattern[str], lemmas: str) -> Iterator[re.Match[str]]:
+    """The matches of a :func:`_batch_regex` over a batch's lemmas, in order, with the
+    phrases that overlap a longer one.
+
+    The regex finds non-overlapping matches, longest first: in "home visit day" it finds
+    "home visit" and goes on after it, so "visit day" (another keyword) would be missed. So
+    at each later word of a match of several words, a phrase starting there is looked for;
+    one that runs past everything found so far counts too. A phrase that ends inside what
+    was found is not a match of its own: it is inside a longer phrase, whose codes include
+    it (:func:`_close_over_subphrases`). A keyword inside the words two overlapping phrases
+    share is credited through each ("food" in "no food" and "food bank"), so it counts
+    twice towards its code's confidence; none of the bundled codebook's 90 overlapping pairs
+    shares a keyword.
+    """
+    reach = -1  # the end of the furthest match so far
+    for match in regex.finditer(lemmas):
+        if match.end() <= reach:
+            continue  # inside a phrase found at one of an earlier match's words
+        reach = match.end()
+        found = [match]
+        for each in found:  # grows while it is read: overlaps of overlaps
+            yield each
+            space = lemmas.find(" ", each.start() + 1, each.end())
+            while space != -1:  # the space before each later word of the match
+                inner = regex.match(lemmas, space)
+                if inner is not None and inner.end() > reach:
+                    found.append(inner)
+                    reach = inner.end()
+                space = lemmas.find(" ", space + 1, each.end())
 
 
 def _trie(phrases: Iterable[str]) -> dict[str, Any]:
