@@ -56,6 +56,9 @@ def test_export_excerpts_format_names_the_suffix(study: Path, tmp_path: Path, ca
     [
         (["--where", "setting"], 2, "--where takes NAME=VALUE"),
         (["--where", "setting=Nowhere"], 2, "No document has setting = 'Nowhere'"),
+        (["--where", "setting=oakvew"], 2, "setting = 'oakvew' (filter of excerpts()). Did "
+                                          "you mean 'Oakview'? Values: Broadtown, Oakview."),
+        (["--where", "seting=Oakview"], 2, "Did you mean 'setting'? Attributes:"),
         (["--code", "atendance"], 4, "Did you mean 'attendance'"),
         (["--template", "{room}"], 2, "{room}, which no document has"),
         (["--status", "approved"], 2, "'status' parameter of excerpts()"),

@@ -10,6 +10,7 @@ quote in Arabic, Hebrew, Persian or Urdu should be set right to left.
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import unicodedata
@@ -299,17 +300,24 @@ def _check_attribute(documents: list[Document], name: str, wanted: list[str], wh
     names = sorted({k for d in documents for k in d.attributes})
     if name not in names:
         raise ParameterError(
-            f"No document has the attribute {name!r} (filter of {where}). Attributes: "
-            f"{', '.join(names) or 'none'}."
+            f"No document has the attribute {name!r} (filter of {where})."
+            f"{_did_you_mean(name, names)} Attributes: {', '.join(names) or 'none'}."
         )
     values = sorted({str(d.attributes[name]) for d in documents if name in d.attributes})
     folded = {_fold(v) for v in values}
     missing = [w for w in wanted if _fold(w) not in folded]
     if missing:
         raise ParameterError(
-            f"No document has {name} = {missing[0]!r} (filter of {where}). Values: "
-            f"{', '.join(values)}."
+            f"No document has {name} = {missing[0]!r} (filter of {where})."
+            f"{_did_you_mean(missing[0], values)} Values: {', '.join(values)}."
         )
+
+
+def _did_you_mean(typed: str, known: Sequence[str]) -> str:
+    """`` Did you mean 'Oakview'?`` for a close match of ``typed`` (case ignored), or ''."""
+    by_fold = {_fold(k): k for k in known}
+    close = difflib.get_close_matches(_fold(typed), list(by_fold), n=1, cutoff=0.6)
+    return f" Did you mean {by_fold[close[0]]!r}?" if close else ""
 
 
 def attribute_names(documents: Sequence[Document]) -> list[str]:
