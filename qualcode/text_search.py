@@ -70,6 +70,8 @@ UNITS: tuple[str, ...] = ("hit", "segment")
 CODE_STATUSES: tuple[str, ...] = ("accepted", "suggested")
 #: Rows a notebook display shows before saying how many more there are.
 MAX_ROWS = 50
+#: How long a regular expression may run on one segment before the search stops.
+REGEX_SECONDS = 10.0
 
 # An upper-case OR standing alone ("a OR OR b" has an empty alternative between the two)
 _OR = re.compile(r"(?<!\S)OR(?!\S)")
@@ -639,16 +641,27 @@ class _Pattern(_Matcher):
     """A compiled regular expression; for ``exact`` queries one named group per
     alternative, to say which matched."""
 
-    def __init__(self, compiled: re.Pattern[str], terms: tuple[str, ...],
-                 groups: Mapping[str, str] | None = None) -> None:
-        self.compiled = compiled
+    def __init__(self, compiled: Any, terms: tuple[str, ...],
+                 groups: Mapping[str, str] | None = None, *,
+                 timeout: float | None = None) -> None:
+        self.compiled = compiled  # an re pattern, or (with a timeout) a regex one
         self.terms = terms
         self.groups = groups
+        self.timeout = timeout
 
     def find(self, texts: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:
         groups, term = self.groups, self.terms[0]
         for i, text in enumerate(texts):
-            for found in self.compiled.finditer(text):
+            try:
+                found_all = (list(self.compiled.finditer(text, timeout=self.timeout))
+                             if self.timeout else self.compiled.finditer(text))
+            except TimeoutError:
+                raise ParameterError(
+                    f"The regular expression {self.terms[0]!r} took more than "
+                    f"{self.timeout:g} s on one segment ({len(text):,} characters) and was "
+                    "stopped. Simplify it: a repeat inside a repeat, as in (a+)+, is the "
+                    "usual cause.") from None
+            for found in found_all:
                 if found.end() == found.start():
                     continue  # an empty match ("x*" between words) is no hit
                 yield (i, found.start(), found.end(),
@@ -657,15 +670,20 @@ class _Pattern(_Matcher):
 
 def _matcher(query: str, match: str) -> _Matcher:
     if match == "regex":
+        # The regex package, in its re-compatible mode: it does not get lost in nested
+        # repeats as re does ("(\w+\s*)*$" on a long turn ran for ever, and Ctrl-C cannot
+        # stop re), and a search that still runs too long can be stopped with an error.
+        import regex
+
         try:
-            compiled = re.compile(query, re.IGNORECASE)
-        except re.error as exc:
+            compiled = regex.compile(query, regex.IGNORECASE | regex.V0)
+        except regex.error as exc:
             at = f" at position {exc.pos}" if exc.pos is not None else ""
             raise ParameterError(
                 f"The regular expression {query!r} is not valid: {exc.msg}{at}. Fix it, or "
                 "search with match='exact' (--match exact) for the text as written."
             ) from exc
-        return _Pattern(compiled, (query,))
+        return _Pattern(compiled, (query,), timeout=REGEX_SECONDS)
     written = [a.strip() for a in _OR.split(query.strip())]
     if not all(written):
         raise ParameterError(

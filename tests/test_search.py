@@ -130,9 +130,22 @@ def test_regex_is_a_python_regular_expression_ignoring_case(study: Path) -> None
 
 def test_a_bad_regex_is_an_error_naming_the_pattern_and_the_problem(study: Path) -> None:
     with pytest.raises(ParameterError, match=re.escape(
-            "The regular expression 'visit(' is not valid: missing ), unterminated "
-            "subpattern at position 5")):
+            "The regular expression 'visit(' is not valid: missing ) at position 6")):
         search(study, "visit(", match="regex")
+
+
+def test_a_regex_that_would_run_for_ever_ends(study: Path, monkeypatch) -> None:
+    # Python's re backtracks for ever on nested repeats, and Ctrl-C cannot stop it.
+    import qualcode.text_search as module
+
+    turn = "word " * 30 + "!"  # with re: minutes (doubling with each word)
+    assert list(module._matcher(r"(\w+\s*)*$", "regex").find([turn])) == []
+    # and one that still runs too long is stopped with a clear error
+
+    monkeypatch.setattr(module, "REGEX_SECONDS", 1e-9)
+    with pytest.raises(ParameterError, match=r"took more than 1e-09 s on one segment .*"
+                                             r"Simplify it"):
+        search(study, r"(\w+\s*)*$", match="regex")
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
