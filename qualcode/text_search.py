@@ -671,7 +671,7 @@ class _Pattern(_Matcher):
 def _matcher(query: str, match: str) -> _Matcher:
     if match == "regex":
         # The regex package, in its re-compatible mode: it does not get lost in nested
-        # repeats as re does ("(\w+\s*)*$" on a long turn ran for ever, and Ctrl-C cannot
+        # repeats as re does ("(\w+\s*)*$" on a 30-word turn ran past 20 s, and Ctrl-C cannot
         # stop re), and a search that still runs too long can be stopped with an error.
         import regex
 
