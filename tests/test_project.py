@@ -385,3 +385,21 @@ def test_copied_decisions_keep_their_time_and_name_known_codings(tmp_path: Path)
         with pytest.raises(ParameterError, match="'maybe'"):
             project.copy_decisions([{**decision, "new_status": "maybe"}])
         assert project.decisions() == [decision]  # a refused batch adds nothing
+
+
+def test_codings_on_more_documents_than_one_query_names(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # add_codings reads the lengths of only the documents it is given, a few per query
+    import qualcode.project as project_module
+
+    monkeypatch.setattr(project_module, "_IN_LIMIT", 7)
+    documents = tuple(Document(f"d{i}", f"Text number {i}.") for i in range(30))
+    book = Codebook("b", (Code("tea"),))
+    with Project.create(tmp_path / "p.qualcode", codebook=book) as project:
+        project.add_corpus(Corpus(documents, ()))
+        ids = project.add_codings([Coding(d.id, 0, len(d.text), "tea", "me") for d in documents])
+        assert len(ids) == 30
+        with pytest.raises(ParameterError, match="must satisfy"):  # 15 characters long
+            project.add_codings([Coding(f"d{i}", 0, 16, "tea", "you") for i in range(25, 30)])
+        with pytest.raises(NotFoundError, match="did you mean"):
+            project.add_codings([Coding(f"d{i}", 0, 4, "tea", "you") for i in range(25, 31)])
