@@ -14,13 +14,15 @@ suggested there. Reviewing them is :class:`qualcode.review.ReviewSession`'s job 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
-from qualcode.coders import BaseCoder, FitReport, get_coder, suggestions_to_codings
+from qualcode.coders import BaseCoder, FitReport, Suggestion, get_coder, suggestions_to_codings
 from qualcode.errors import ParameterError, parameter_error
 from qualcode.model import Coding, Segment
 from qualcode.project import Project
@@ -155,24 +157,38 @@ def _code(project: Project, method: str | BaseCoder, coder: str | None,
     run.skipped = sum(1 for s in segments if s.key in coded)
 
     done = 0
-    for batch in _document_batches(segments, batch_size):
-        done += len(batch)
-        # Whole documents go in, so context features see every neighbour; only codes this
-        # coder has not yet put on a segment come out (a code added to the codebook since
-        # the last run is still suggested on segments coded then).
-        suggestions = [s for s in estimator.suggest(batch, cache=project)
-                       if (s.segment.key, s.code_id) not in decided]
-        new_ids = project.add_codings(suggestions_to_codings(suggestions, coder=name))
-        run.batches += 1
-        run.stored += len(new_ids)
-        run.coded_segments += len({s.segment.key for s in suggestions})
-        for s in suggestions:
-            run.by_code[s.code_id] = run.by_code.get(s.code_id, 0) + 1
-            run.by_method[s.method] = run.by_method.get(s.method, 0) + 1
-        if progress is not None:
-            progress(done, len(segments))
+    batches = list(_document_batches(segments, batch_size))
+    # Whole documents go in, so context features see every neighbour; only codes this
+    # coder has not yet put on a segment come out (a code added to the codebook since the
+    # last run is still suggested on segments coded then). A coder that works ahead (the
+    # rules coder's worker processes) codes later batches while this one is stored.
+    with contextlib.closing(_suggest_each(estimator)(batches, cache=project)) as suggested:
+        for batch, batch_suggestions in zip(batches, suggested, strict=True):
+            done += len(batch)
+            suggestions = [s for s in batch_suggestions
+                           if (s.segment.key, s.code_id) not in decided]
+            new_ids = project.add_codings(suggestions_to_codings(suggestions, coder=name))
+            run.batches += 1
+            run.stored += len(new_ids)
+            run.coded_segments += len({s.segment.key for s in suggestions})
+            for s in suggestions:
+                run.by_code[s.code_id] = run.by_code.get(s.code_id, 0) + 1
+                run.by_method[s.method] = run.by_method.get(s.method, 0) + 1
+            if progress is not None:
+                progress(done, len(segments))
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _suggest_each(estimator: BaseCoder) -> Callable[..., Iterator[list[Suggestion]]]:
+    """The coder's ``suggest_each``; but a subclass that changed ``suggest`` below the class
+    that defined ``suggest_each`` is asked batch by batch through its own ``suggest``."""
+    classes = type(estimator).__mro__
+    defined = {name: next(i for i, c in enumerate(classes) if name in vars(c))
+               for name in ("suggest", "suggest_each")}
+    if defined["suggest"] < defined["suggest_each"]:
+        return functools.partial(BaseCoder.suggest_each, estimator)
+    return estimator.suggest_each
 
 
 def _estimator(method: str | BaseCoder, learn_from: str | None, params: dict[str, Any]

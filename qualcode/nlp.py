@@ -37,6 +37,7 @@ import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,6 +264,44 @@ class English:
                 words = [t for t in doc if not t.is_space]
                 lemma = words[0].lemma_.lower() if len(words) == 1 else form
                 known[form] = lemma or form
+
+    # -- sharing the cache with worker processes (the rules coder's forks) ----------------
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the cache's lock (around a fork: no thread is then half-way through an
+        update a child would copy; the child calls :meth:`release_after_fork`)."""
+        with self._lock:
+            yield
+
+    def release_after_fork(self) -> None:
+        """In a child forked inside :meth:`held`: free the child's copy of the lock."""
+        self._lock.release()
+
+    def cache_mark(self) -> tuple[int, int, int]:
+        """Where the cache stands, for :meth:`learned_since`."""
+        return len(self._lemma_of), len(self._chunk_lemmas), len(self._chunk_forms)
+
+    def learned_since(self, mark: tuple[int, int, int]) -> tuple[list[Any], ...]:
+        """What was learned after ``mark`` (entries are only ever added, in order), for
+        :meth:`adopt` in another process."""
+        return tuple(list(itertools.islice(cache.items(), at, None)) for cache, at in
+                     zip((self._lemma_of, self._chunk_lemmas, self._chunk_forms), mark,
+                         strict=True))
+
+    def adopt(self, learned: tuple[list[Any], ...]) -> None:
+        """Add what another process learned (:meth:`learned_since`): its lemmas are the
+        ones this process would find, since lemmas do not depend on context."""
+        if not any(learned):
+            return
+        forms, lemmas, spans = learned
+        with self._lock:
+            for cache, entries in ((self._lemma_of, forms), (self._chunk_lemmas, lemmas)):
+                for key, value in entries:
+                    cache.setdefault(key, value)
+            for chunk, chunk_spans in spans:
+                if chunk_spans == ((0, len(chunk)),):  # shared, as _learn_chunks shares it
+                    chunk_spans = self._whole.setdefault(len(chunk), chunk_spans)
+                self._chunk_forms.setdefault(chunk, chunk_spans)
 
     def lemmatise(self, text: str) -> Lemmas:
         """Lemmas of one text, with offsets of the forms in ``text``."""

@@ -38,11 +38,29 @@ def test_code_stores_suggestions_and_prints_json(study: Path, capsys) -> None:
         (["--method", "magic"], 4, "No coder named 'magic'"),
         (["--method", "rules", "--documents", "nope"], 4, "nope"),
         (["--method", "rules", "--learn-from", "x"], 2, "does not learn from codings"),
+        (["--method", "semantic", "--jobs", "2"], 2, "--jobs sets the processes of the rules"),
+        (["--method", "rules", "--jobs", "0"], 2, "n_jobs"),
     ],
 )
 def test_code_errors_are_one_line(study: Path, capsys, args, exit_code, message) -> None:
     code, _, err = run(capsys, "code", str(study), *args)
     assert code == exit_code and message in err and "Traceback" not in err
+
+
+def test_code_in_worker_processes_stores_what_one_process_stores(
+        study: Path, capsys, monkeypatch) -> None:
+    from qualcode.coders import rules
+
+    monkeypatch.setattr(rules, "_BATCH", 2)  # several jobs from this small study
+    run(capsys, "code", str(study), "--method", "rules", "--coder", "one", "--jobs", "1")
+    code, out, _ = run(capsys, "code", str(study), "--method", "rules", "--coder", "two",
+                       "--jobs", "2", "--batch-size", "1")
+    assert code == 0
+    with Project.open(study) as project:
+        def stored(coder: str) -> list[tuple]:
+            return sorted((c.document_id, c.start, c.end, c.code_id, c.confidence, c.reason)
+                          for c in project.codings(coder=coder))
+        assert stored("two") == stored("one") and stored("one")
 
 
 def test_an_empty_project_is_a_usage_error_as_in_open_code(tmp_path: Path, capsys) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from builders import make_corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qualcode.coders import rules
 from qualcode.coders.rules import RulesCoder, _clues, trie_pattern
 from qualcode.errors import CodebookError, ParameterError
 from qualcode.model import Code, Codebook, Document, Segment
@@ -344,9 +346,10 @@ def test_a_long_non_ascii_text_is_read_once_for_all_its_matches(monkeypatch) -> 
     [
         (r"\bbailiffs?\b", {"bailiff"}),
         (r"\b(?:MASH|CPOMS|DSL)\b", {"mash", "cpoms", "dsl"}),
-        (r"\bshort[- ]staffed\b", {"short-staffed", "short staffed"}),
-        (r"\bnot (?:a |the )?social care\b", {"not social care", "not a social care",
-                                               "not the social care"}),
+        # one string of 5 characters or more beats several longer ones (a scan each)
+        (r"\bshort[- ]staffed\b", {"staffed"}),
+        (r"\bnot (?:a |the )?social care\b", {"social care"}),
+        (r"\bgo\b", {"go"}),  # shorter, when nothing longer is required
         (r"(?x) a b (c)", {"abc"}),
         (r"x*", None),
         (r"(\w)\1", None),
@@ -386,3 +389,113 @@ def test_a_pattern_matches_only_texts_holding_one_of_its_clues(pattern: str, tex
 def test_patterns_are_tried_on_texts_that_are_not_ascii() -> None:
     found = coded("He had NOT been seen \u2014 not since the café.")
     assert '"NOT been seen" (pattern: ' in found["absence"][1]
+
+
+# -- worker processes (n_jobs) ----------------------------------------------------------------
+PARALLEL_TEXTS = [
+    "We visited on Tuesday, then the food bank.", "He hadn’t been in since Monday.",
+    "I never accept a cup of tea.", "No money, no visit.", "Cups of tea all round!",
+    "She had been self-harming; not been seen.", "Zorblaxed quimbles visited twice.",
+    "İstanbul café: food bank, bank, BANK.", "x'd _ ' — nothing here", "visit " * 40,
+] * 3 + ["A food bank visit, unvisited.", "Plain words only."]
+
+
+def spy_on_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the process count of each call that codes in worker processes."""
+    calls: list[int] = []
+    real = rules._in_workers
+
+    def spy(coder, processes, jobs):
+        calls.append(processes)
+        return real(coder, processes, jobs)
+
+    monkeypatch.setattr(rules, "_in_workers", spy)
+    return calls
+
+
+@pytest.mark.parametrize("params", [{}, {"negation": "remove"}, {"negation": "ignore"},
+                                    {"min_confidence": 0.5}])
+def test_worker_processes_suggest_what_one_process_does(
+        monkeypatch: pytest.MonkeyPatch, params: dict) -> None:
+    segments = [segment(text, document=f"d{i}") for i, text in enumerate(PARALLEL_TEXTS)]
+    alone = RulesCoder(n_jobs=1, **params).fit(None, BOOK).suggest(segments)
+    monkeypatch.setattr(rules, "_BATCH", 3)  # many jobs, so workers share them
+    calls = spy_on_workers(monkeypatch)
+    spread = RulesCoder(n_jobs=2, **params).fit(None, BOOK).suggest(segments)
+    assert calls == [2]
+    assert spread == alone and len(alone) > 20
+
+
+def test_suggest_each_gives_what_suggest_gives_for_each_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    segments = [segment(text, document=f"d{i}") for i, text in enumerate(PARALLEL_TEXTS)]
+    batches = [segments[:1], [], segments[1:20], segments[20:]]
+    coder = RulesCoder(n_jobs=1).fit(None, BOOK)
+    expected = [coder.suggest(batch) for batch in batches]
+    monkeypatch.setattr(rules, "_BATCH", 2)
+    calls = spy_on_workers(monkeypatch)
+    assert list(RulesCoder(n_jobs=2).fit(None, BOOK).suggest_each(batches)) == expected
+    assert list(coder.suggest_each(batches)) == expected
+    assert calls == [2]
+
+
+def test_word_forms_lemmatised_in_workers_are_kept_by_this_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    words = [f"glorptastic{n}ly" for n in range(12)]
+    nlp = english()
+    assert not any(w in nlp._chunk_lemmas for w in words)
+    monkeypatch.setattr(rules, "_BATCH", 2)
+    calls = spy_on_workers(monkeypatch)
+    RulesCoder(n_jobs=2).fit(None, BOOK).suggest(
+        [segment(f"We {w} visited.", document=f"d{n}") for n, w in enumerate(words)])
+    assert calls == [2]
+    assert all(w in nlp._chunk_lemmas and w in nlp._chunk_forms for w in words)
+    assert nlp.lemma_string(f"the {words[0]} visits") == f"the {words[0]} visit"
+
+
+def test_small_inputs_and_daemon_processes_stay_in_this_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    segments = [segment(text, document=f"d{i}") for i, text in enumerate(PARALLEL_TEXTS)]
+    monkeypatch.setattr(rules, "_BATCH", 2)
+    calls = spy_on_workers(monkeypatch)
+    RulesCoder().fit(None, BOOK).suggest(segments)  # n_jobs=None: too little text to share
+    assert calls == []
+    monkeypatch.setattr(rules, "_PARALLEL_CHARS", 10)
+    RulesCoder().fit(None, BOOK).suggest(segments)
+    assert calls == [2] or calls == [len(os.sched_getaffinity(0))]
+
+    class Daemon:  # a Dask worker or a pool worker may not start processes
+        daemon = True
+
+    monkeypatch.setattr(rules.multiprocessing, "current_process", Daemon)
+    RulesCoder(n_jobs=2).fit(None, BOOK).suggest(segments)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, "2", True])
+def test_n_jobs_must_be_a_count_of_processes(n_jobs: object) -> None:
+    with pytest.raises(ParameterError, match="n_jobs"):
+        RulesCoder(n_jobs=n_jobs).fit(None, BOOK)
+
+
+def test_a_pattern_that_runs_too_long_is_stopped_with_the_code_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # (a+)+$ on a long run of a's ending in b: Python's re backtracks for ever on it
+    book = Codebook("slow", (Code("slow", patterns=(r"(?:a|aa)+(?:a|aa)+$",)),))
+    text = "a" * 5000 + "b"
+    monkeypatch.setattr(rules, "PATTERN_SECONDS", 0.05)
+    with pytest.raises(CodebookError, match=r"pattern .* of code 'slow' took more than 0.05 s"):
+        RulesCoder(n_jobs=1).fit(None, book).suggest([segment(text)])
+    monkeypatch.setattr(rules, "_BATCH", 1)  # the same error from a worker process
+    with pytest.raises(CodebookError, match="of code 'slow' took more than"):
+        RulesCoder(n_jobs=2).fit(None, book).suggest(
+            [segment(text, document="d1"), segment("a b", document="d2")])
+
+
+def test_a_nested_repeat_in_a_pattern_no_longer_hangs() -> None:
+    # "(\w+\s*)*$" on a 30-word turn ran past 20 s in Python's re; the regex package ends it
+    book = Codebook("nested", (Code("nested", patterns=(r"(\w+\s*)*$",)),
+                               Code("other", patterns=(r"(\w+\s*)*!$",))))
+    text = " ".join(["word"] * 30) + "?"
+    found = {s.code_id for s in RulesCoder(n_jobs=1).fit(None, book).suggest([segment(text)])}
+    assert found == {"nested"}

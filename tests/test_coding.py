@@ -8,6 +8,7 @@ from pathlib import Path
 import coder_data
 import pytest
 
+from qualcode.coders import rules
 from qualcode.coders.rules import RulesCoder
 from qualcode.coding import CodingRun, code_project
 from qualcode.errors import NotFoundError, ParameterError
@@ -76,7 +77,8 @@ def test_documents_by_id_and_glob(study: Project) -> None:
 
 
 class FailsOnSecondBatch(RulesCoder):
-    """A rules coder that dies after its first batch (an interrupted run)."""
+    """A rules coder that dies after its first batch (an interrupted run). It changes
+    ``suggest``, so code_project asks it batch by batch, not through ``suggest_each``."""
 
     calls = 0
 
@@ -87,10 +89,23 @@ class FailsOnSecondBatch(RulesCoder):
         return super().suggest(segments, cache=cache)
 
 
-def test_an_interrupted_run_keeps_whole_batches_and_resumes(study: Project) -> None:
+class InterruptedAfterFirstBatch(RulesCoder):
+    """A rules coder interrupted after its first batch, working ahead in 2 processes."""
+
+    def suggest_each(self, batches, *, cache=None):
+        for k, suggestions in enumerate(super().suggest_each(batches, cache=cache)):
+            if k == 1:
+                raise KeyboardInterrupt
+            yield suggestions
+
+
+@pytest.mark.parametrize("interrupted", [FailsOnSecondBatch, InterruptedAfterFirstBatch])
+def test_an_interrupted_run_keeps_whole_batches_and_resumes(
+        study: Project, interrupted: type[RulesCoder], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "_BATCH", 1)  # one text a job: workers run ahead
     FailsOnSecondBatch.calls = 0
     with pytest.raises(KeyboardInterrupt):
-        code_project(study, FailsOnSecondBatch(), coder="machine", batch_size=1)
+        code_project(study, interrupted(n_jobs=2), coder="machine", batch_size=1)
     kept = study.codings(coder="machine")
     assert {c.document_id for c in kept} == {"d1"}  # one document per batch: d1 only
     resumed = code_project(study, "rules", coder="machine", batch_size=1)

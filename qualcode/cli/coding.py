@@ -57,13 +57,24 @@ def code(
     workers: Annotated[
         int, typer.Option(help="--engine dask: worker processes of the local cluster.")
     ] = 2,
+    jobs: Annotated[
+        int | None, typer.Option(help="rules: processes to code in (default: one per core "
+                                      "for a large project, on Linux; 1: this one only).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Suggest codes for every segment with a machine coder (status: suggested)."""
     from qualcode.coding import code_project
     from qualcode.engine.progress import progress_reporter
+    from qualcode.errors import ParameterError
 
-    params = {} if threshold is None else {"threshold": threshold}
+    params: dict[str, object] = {} if threshold is None else {"threshold": threshold}
+    if jobs is not None:
+        if method != "rules" or engine != "local":
+            raise ParameterError(
+                "--jobs sets the processes of the rules coder in this machine (--method "
+                "rules, --engine local); with --engine dask, --workers sets them.")
+        params["n_jobs"] = jobs
     if engine == "dask":
         from qualcode.engine import code_project_dask
 

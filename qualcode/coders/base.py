@@ -24,8 +24,8 @@ from __future__ import annotations
 import bisect
 import inspect
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qualcode.errors import ParameterError, ProjectError, parameter_error
@@ -75,6 +75,18 @@ class Suggestion:
                 f"A suggestion of '{self.code_id}' needs a reason a person can read."
             )
 
+    @classmethod
+    def from_checked(cls, row: Sequence[Any]) -> Suggestion:
+        """A suggestion from values already checked (every field, in declaration order): a
+        float confidence in [0, 1] and a reason that is not blank.
+
+        Skips ``__post_init__``'s checks, as :meth:`Segment.from_checked
+        <qualcode.model.Segment.from_checked>` does: the rules coder makes 100,000s.
+        """
+        suggestion = object.__new__(cls)
+        suggestion.__dict__.update(zip(_SUGGESTION_FIELDS, row))  # noqa: B905 (full rows)
+        return suggestion
+
     def to_coding(self, *, coder: str | None = None, status: str = "suggested") -> Coding:
         """The coding this suggestion proposes (the whole segment, ``status`` suggested)."""
         s = self.segment
@@ -83,6 +95,9 @@ class Suggestion:
             coder=coder or self.coder, method=self.method,
             confidence=round(self.confidence, 4), status=status, reason=self.reason,
         )
+
+
+_SUGGESTION_FIELDS = tuple(f.name for f in fields(Suggestion))
 
 
 def suggestions_to_codings(
@@ -263,6 +278,16 @@ class BaseCoder:
         self, segments: Iterable[Segment], *, cache: Project | None = None
     ) -> list[Suggestion]:
         raise NotImplementedError
+
+    def suggest_each(
+        self, batches: Iterable[Iterable[Segment]], *, cache: Project | None = None
+    ) -> Iterator[list[Suggestion]]:
+        """What :meth:`suggest` gives for each batch of segments, batch by batch, as a
+        generator (close it to stop early). A coder that can work ahead, such as the rules
+        coder in worker processes, codes later batches while the caller stores earlier
+        ones."""
+        for batch in batches:
+            yield self.suggest(batch, cache=cache)
 
     @property
     def name(self) -> str:
