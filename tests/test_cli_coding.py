@@ -53,7 +53,7 @@ def test_code_in_worker_processes_stores_what_one_process_stores(
 
     monkeypatch.setattr(rules, "_BATCH", 2)  # several jobs from this small study
     run(capsys, "code", str(study), "--method", "rules", "--coder", "one", "--jobs", "1")
-    code, out, _ = run(capsys, "code", str(study), "--method", "rules", "--coder", "two",
+    code, _, _ = run(capsys, "code", str(study), "--method", "rules", "--coder", "two",
                        "--jobs", "2", "--batch-size", "1")
     assert code == 0
     with Project.open(study) as project:
