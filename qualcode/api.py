@@ -140,16 +140,18 @@ def ingest(
         with progress_reporter(progress, "Ingesting", unit="steps") as step:
             return ingest(project, paths, cases=cases, segment=segment, replace=replace,
                           progress=lambda path, i, n: step(i, n + 1), **reader_options)
-    from qualcode.ingest import load_corpus
+    from qualcode.ingest.corpus import read_sources
+    from qualcode.model import Corpus
 
     if isinstance(paths, (str, PathLike)):
         paths = [paths]
     if not paths:
         raise ParameterError("Give at least one file or folder to ingest.")
-    result = load_corpus(list(paths), cases=cases, segment=segment, progress=progress,
-                         **reader_options)
-    # load_corpus returns a Corpus that also carries its IngestReport: store it as it is
-    corpus, report = result, result.report
+    # what load_corpus reads and checks, but a survey table's answers go to the store as
+    # columns: no Document and Segment for each of its 100,000s of rows
+    sources = read_sources(list(paths), cases=cases, segment=segment, progress=progress,
+                           **reader_options)
+    corpus, report = sources.to_store(), sources.report
     owned = not isinstance(project, Project)
     target = open_project(project)
     try:
@@ -161,7 +163,9 @@ def ingest(
             added=tuple(stored["added"]),
             unchanged=tuple(stored["unchanged"]),
             replaced=tuple(stored["replaced"]),
-            segments=len(corpus.segments),
+            # a survey answer (a row of DocumentColumns) is one segment
+            segments=sum(len(part.segments) if isinstance(part, Corpus) else len(part)
+                         for part in corpus),
             unit=target.unit,
             skipped_files=tuple(str(p) for p in report.skipped),
             documents_without_cases=tuple(report.documents_without_cases),

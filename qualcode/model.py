@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ __all__ = [
     "Coding",
     "Corpus",
     "Document",
+    "DocumentColumns",
     "Memo",
     "Segment",
     "content_hash",
@@ -47,10 +49,16 @@ CODING_STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def normalise_text(text: str) -> str:
-    """Apply the offset rule: drop a leading BOM, turn ``\\r\\n`` and ``\\r`` into ``\\n``."""
+def normalise_text(text: str, *, line_ends: bool = True) -> str:
+    """Apply the offset rule: drop a leading BOM, turn ``\\r\\n`` and ``\\r`` into ``\\n``.
+
+    ``line_ends=False`` only drops the BOM, for a reader that normalises what it reads of
+    the text line by line (the CSV reader: a cell of several lines).
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
+    if not line_ends or "\r" not in text:  # "\r" is one quick scan; "\r\n" a slow one
+        return text
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -236,12 +244,7 @@ class Corpus:
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents", tuple(self.documents))
         object.__setattr__(self, "segments", tuple(self.segments))
-        counts = Counter(d.id for d in self.documents)
-        duplicates = sorted(i for i, n in counts.items() if n > 1)
-        if duplicates:
-            raise ParameterError(
-                f"Document ids must be unique in a corpus. Got duplicates: {', '.join(duplicates)}."
-            )
+        check_unique_ids([d.id for d in self.documents])
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -257,6 +260,109 @@ class Corpus:
 
     def segments_of(self, document_id: str) -> tuple[Segment, ...]:
         return tuple(s for s in self.segments if s.document_id == document_id)
+
+
+def check_unique_ids(ids: Sequence[str]) -> None:
+    """Raise unless the document ids of a corpus are unique."""
+    if len(set(ids)) == len(ids):
+        return
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+    raise ParameterError(
+        f"Document ids must be unique in a corpus. Got duplicates: {', '.join(duplicates)}."
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class DocumentColumns:
+    """Documents of one segment each (a survey table's answers), as columns: what a project
+    stores (:meth:`Project.add_corpus <qualcode.project.Project.add_corpus>`) without making
+    a :class:`Document` and a :class:`Segment` per answer, of which a survey has 100,000s.
+
+    Document ``ids[i]`` has the text ``texts[i]``, read from ``source``; its one segment is
+    a participant's turn ``[starts[i], ends[i])`` (no speaker, no times). Its attributes
+    are ``attribute_names[j]: attribute_values[j][i]`` for each value that is not empty, in
+    that order, and then ``extra_attributes[ids[i]]`` (a cases table's) on top.
+
+    Checked when made, column by column, as :class:`Document`, :class:`Segment` and
+    :class:`Corpus` check theirs: ids are non-empty and unique, segments lie inside their
+    text.
+    """
+
+    ids: Sequence[str]
+    texts: Sequence[str]
+    starts: Sequence[int]
+    ends: Sequence[int]
+    source: str | None = None
+    attribute_names: Sequence[str] = ()
+    attribute_values: Sequence[Sequence[str]] = ()
+    extra_attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("ids", "texts", "starts", "ends", "attribute_names"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "attribute_values", tuple(map(tuple, self.attribute_values)))
+        object.__setattr__(self, "extra_attributes", MappingProxyType(
+            {k: _frozen_mapping(v) for k, v in self.extra_attributes.items()}))
+        count = len(self.ids)
+        if len(self.attribute_values) != len(self.attribute_names) or any(
+                len(column) != count for column in
+                (self.texts, self.starts, self.ends, *self.attribute_values)):
+            raise ParameterError(
+                "The columns of DocumentColumns must hold one value per id, and "
+                "attribute_values one column per attribute name. Got "
+                f"{count} ids, {len(self.texts)} texts, {len(self.starts)} starts, "
+                f"{len(self.ends)} ends and {len(self.attribute_values)} attribute columns "
+                f"for {len(self.attribute_names)} names."
+            )
+        if len(set(self.attribute_names)) < len(self.attribute_names):
+            raise ParameterError(
+                "The attribute names of DocumentColumns must be unique. Got "
+                f"{', '.join(self.attribute_names)}."
+            )
+        # whole columns at once; the checks one value at a time only name the first wrong one
+        # (str.strip and int.__le__ refuse anything but a str and an int, as they do)
+        try:
+            ids_fit = all(map(str.strip, self.ids))
+        except TypeError:
+            ids_fit = False
+        if not ids_fit:
+            for document_id in self.ids:
+                check_document_id(document_id)
+        check_unique_ids(self.ids)
+        lengths = self.lengths
+        try:
+            spans_fit = (all(map(int.__le__, self.ends, lengths))
+                         and all(map(int.__le__, self.starts, self.ends))
+                         and min(self.starts, default=0) >= 0)
+        except TypeError:
+            spans_fit = False
+        if not spans_fit:
+            for document_id, length, start, end in zip(
+                    self.ids, lengths, self.starts, self.ends, strict=True):
+                check_span(document_id, length, start, end, "turn")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:  # the columns themselves are no repr
+        return f"DocumentColumns({len(self.ids)} documents from {self.source!r})"
+
+    @cached_property
+    def lengths(self) -> tuple[int, ...]:
+        """The length of each text (checked against the segments, and stored)."""
+        return tuple(map(len, self.texts))
+
+    @cached_property
+    def content_hashes(self) -> tuple[str, ...]:
+        """The :func:`content_hash` of each text (worked out when first asked for)."""
+        return tuple(map(content_hash, self.texts))
+
+    def own_attributes(self) -> Iterator[dict[str, str]]:
+        """Each document's attributes from its row (``extra_attributes`` not included)."""
+        names = self.attribute_names
+        rows = zip(*self.attribute_values, strict=True) if names else ((),) * len(self.ids)
+        return ({name: value for name, value in zip(names, row, strict=True) if value}
+                for row in rows)
 
 
 @dataclass(frozen=True)

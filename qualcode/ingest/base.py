@@ -3,7 +3,9 @@
 A reader is a function ``reader(path, *, document_id, encoding, **options)`` returning a
 list of :class:`ParsedSource` (one for a transcript; one per row for a survey table),
 registered for its suffixes with :func:`register_reader`. :func:`read_documents` finds the
-reader for a path, checks the path and options, and calls it.
+reader for a path, checks the path and options, and calls it. A table reader may also
+register a ``columns`` function that gives the same rows as one :class:`ParsedTable`,
+which ingest stores without making an object per row.
 
 >>> from qualcode.ingest.encoding import read_text_file          # doctest: +SKIP
 >>> from qualcode.ingest.text import source_from_text             # doctest: +SKIP
@@ -25,11 +27,18 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from qualcode.errors import ParameterError, ReaderError
-from qualcode.model import Document, Segment, check_document_id, content_hash
+from qualcode.model import (
+    Document,
+    DocumentColumns,
+    Segment,
+    check_document_id,
+    content_hash,
+)
 
 __all__ = [
     "COMMON_OPTIONS",
     "ParsedSource",
+    "ParsedTable",
     "ReaderInfo",
     "Turn",
     "read_bytes",
@@ -142,17 +151,48 @@ class ParsedSource:
 
 _PARSED_SOURCE_FIELDS = tuple(f.name for f in fields(ParsedSource))
 
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """What a table reader found, as columns: one document per row (``documents``, checked
+    when made), each with the ``format`` and ``notes`` its :class:`ParsedSource` would carry.
+
+    :meth:`sources` gives the rows as the sources a reader returns.
+    """
+
+    documents: DocumentColumns
+    format: str = ""
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def sources(self) -> list[ParsedSource]:
+        """One :class:`ParsedSource` per row: the answer as text and as its one turn."""
+        columns = self.documents
+        # made from the checked columns: turns inside their text with a known role, and
+        # attributes that only this source sees
+        return [ParsedSource.from_checked((
+            document_id, text, (Turn(start, end, None, "participant"),),
+            MappingProxyType(attributes), columns.source, self.format, None, self.notes))
+            for document_id, text, start, end, attributes in zip(
+                columns.ids, columns.texts, columns.starts, columns.ends,
+                columns.own_attributes(), strict=True)]
+
+
 ReaderFunction = Callable[..., Sequence[ParsedSource]]
 
 
 @dataclass(frozen=True)
 class ReaderInfo:
-    """A registered reader: its function, suffixes and the options it accepts."""
+    """A registered reader: its function, suffixes and the options it accepts, and for a
+    table, the function that reads it as a :class:`ParsedTable` (if there is one)."""
 
     function: ReaderFunction
     suffixes: tuple[str, ...]
     options: frozenset[str]
     is_table: bool = False
+    columns: Callable[..., ParsedTable] | None = None
 
     @property
     def name(self) -> str:
@@ -163,14 +203,16 @@ _READERS: dict[str, ReaderInfo] = {}
 
 
 def register_reader(
-    *suffixes: str, options: Iterable[str] = (), table: bool = False
+    *suffixes: str, options: Iterable[str] = (), table: bool = False,
+    columns: Callable[..., ParsedTable] | None = None,
 ) -> Callable[[ReaderFunction], ReaderFunction]:
     """Register the decorated function as the reader of files with these suffixes.
 
     ``options`` names the keyword options it accepts besides ``document_id``, ``encoding``
     and the common ones; ``table=True`` marks a reader that makes one document per row
-    (a folder's tables are only read when the caller names a text column).
-    A later registration for a suffix replaces the earlier one.
+    (a folder's tables are only read when the caller names a text column); ``columns``
+    is a function taking the same arguments that gives those rows as one
+    :class:`ParsedTable`. A later registration for a suffix replaces the earlier one.
     """
     if not suffixes:
         raise ParameterError("register_reader() needs at least one suffix, e.g. '.txt'.")
@@ -184,7 +226,7 @@ def register_reader(
 
     def decorate(function: ReaderFunction) -> ReaderFunction:
         info = ReaderInfo(function, tuple(normalised), frozenset(options) | COMMON_OPTIONS,
-                          table)
+                          table, columns)
         for suffix in normalised:
             _READERS[suffix] = info
         return function
@@ -301,21 +343,52 @@ def read_documents(
     ``text_column=``, ``id_column=``, ``attribute_columns=``, ``sheet=`` (survey tables).
     Options a reader does not use are ignored; an option no reader knows is an error.
     """
+    file, info, call, interviewers = _reader_call(path, document_id, options)
+    return _read_sources(info, file, encoding, call, interviewers)
+
+
+def read_parsed(
+    path: str | PathLike[str],
+    *,
+    document_id: str | None = None,
+    encoding: str | None = None,
+    **options: Any,
+) -> list[ParsedSource] | ParsedTable:
+    """As :func:`read_documents`, but a table whose reader has a ``columns`` function comes
+    as one :class:`ParsedTable` (unless interviewers are named: they are marked turn by
+    turn, so on the sources)."""
+    file, info, call, interviewers = _reader_call(path, document_id, options)
+    if info.columns is not None and not interviewers:
+        return info.columns(file, encoding=encoding, **call)
+    return _read_sources(info, file, encoding, call, interviewers)
+
+
+def _reader_call(
+    path: str | PathLike[str], document_id: str | None, options: Mapping[str, Any]
+) -> tuple[Path, ReaderInfo, dict[str, Any], Any]:
+    """The file, its reader, the reader's ``document_id`` and options, and the
+    interviewers to mark, after checking them."""
     file = _as_path(path)
     check_options(options, "read_document()")
     check_file(file)
     info = reader_for(file)
     if info is None:
         raise ReaderError(unsupported_message(file), path=file)
-    own = {k: v for k, v in options.items() if k in info.options}
-    interviewers = own.pop("interviewers", None)
     doc_id = document_id if document_id is not None else file.stem
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise ParameterError(
             f"The 'document_id' parameter of read_document() must be a non-empty string. "
             f"Got {doc_id!r} instead."
         )
-    sources = list(info.function(file, document_id=doc_id, encoding=encoding, **own))
+    own = {k: v for k, v in options.items() if k in info.options}
+    interviewers = own.pop("interviewers", None)
+    return file, info, {"document_id": doc_id, **own}, interviewers
+
+
+def _read_sources(info: ReaderInfo, file: Path, encoding: str | None, call: dict[str, Any],
+                  interviewers: Any) -> list[ParsedSource]:
+    """The reader's sources, the interviewers' turns marked."""
+    sources = list(info.function(file, encoding=encoding, **call))
     if interviewers:
         sources = [_mark_interviewers(s, interviewers) for s in sources]
     return sources

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import chain, repeat
 from os import PathLike
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,17 +15,19 @@ from qualcode._bulk import collector_paused
 from qualcode.errors import ParameterError, ReaderError, parameter_error
 from qualcode.ingest.base import (
     ParsedSource,
+    ParsedTable,
     check_options,
-    read_documents,
+    read_parsed,
     reader_for,
     supported_suffixes,
     unsupported_message,
 )
 from qualcode.ingest.cases import read_cases
 from qualcode.ingest.segment import normalise_unit, segment_turns
-from qualcode.model import Corpus, Document, Segment
+from qualcode.model import Corpus, Document, DocumentColumns, Segment
 
-__all__ = ["IngestReport", "LoadedCorpus", "SkippedFile", "load_corpus"]
+__all__ = ["IngestReport", "LoadedCorpus", "SkippedFile", "SourcesRead", "load_corpus",
+           "read_sources"]
 
 PathArg = str | PathLike[str]
 
@@ -166,6 +169,81 @@ def load_corpus(
         project.add_corpus(result)
         result.report.documents_without_cases
     """
+    return read_sources(
+        paths, cases=cases, segment=segment, recursive=recursive, encoding=encoding,
+        case_id_column=case_id_column, unknown_cases=unknown_cases, progress=progress,
+        **reader_options,
+    ).corpus()
+
+
+@dataclass(frozen=True)
+class SourcesRead:
+    """What :func:`read_sources` read, checked, before documents are made: each file's
+    sources (a survey table's as one :class:`~qualcode.ingest.base.ParsedTable`), the
+    attributes a cases table gives each document, the segment kind, and the report."""
+
+    parts: tuple[tuple[ParsedSource, ...] | ParsedTable, ...]
+    case_attributes: Mapping[str, Mapping[str, str]]
+    kind: str
+    report: IngestReport
+
+    @collector_paused()
+    def corpus(self) -> LoadedCorpus:
+        """The documents and segments, as :func:`load_corpus` returns them."""
+        documents: list[Document] = []
+        segments: list[Segment] = []
+        for part in self.parts:
+            self._add(part.sources() if isinstance(part, ParsedTable) else part,
+                      documents, segments)
+        return LoadedCorpus(tuple(documents), tuple(segments), self.report)
+
+    @collector_paused()
+    def to_store(self) -> list[Corpus | DocumentColumns]:
+        """The documents and segments as :meth:`Project.add_corpus
+        <qualcode.project.Project.add_corpus>` takes them: a survey table's answers as
+        :class:`~qualcode.model.DocumentColumns` (when segmented by turn: one segment
+        each), with their case attributes; other documents in a :class:`Corpus`."""
+        store: list[Corpus | DocumentColumns] = []
+        for part in self.parts:
+            if isinstance(part, ParsedTable) and self.kind == "turn":
+                columns = part.documents
+                if self.case_attributes:
+                    extra = {i: self.case_attributes[i] for i in columns.ids
+                             if i in self.case_attributes}
+                    columns = replace(columns, extra_attributes=extra)
+                store.append(columns)
+                continue
+            documents: list[Document] = []
+            segments: list[Segment] = []
+            self._add(part.sources() if isinstance(part, ParsedTable) else part,
+                      documents, segments)
+            store.append(Corpus(documents, segments))
+        return store
+
+    def _add(self, sources: Iterable[ParsedSource], documents: list[Document],
+             segments: list[Segment]) -> None:
+        for source in sources:
+            document = source.to_document(**self.case_attributes.get(source.id, {}))
+            documents.append(document)
+            segments.extend(segment_turns(document, source.turns, self.kind))
+
+
+@collector_paused()  # it makes 100,000s of values and frees hardly any
+def read_sources(
+    paths: PathArg | Sequence[PathArg],
+    *,
+    cases: PathArg | None = None,
+    segment: str = "turns",
+    recursive: bool = True,
+    encoding: str | None = None,
+    case_id_column: str | None = None,
+    unknown_cases: str = "error",
+    progress: Callable[[Path, int, int], None] | None = None,
+    **reader_options: Any,
+) -> SourcesRead:
+    """Read and check what :func:`load_corpus` reads (same arguments, same errors), before
+    any document is made: ``.corpus()`` makes them, ``.to_store()`` gives them to a
+    project with a survey table's answers as columns, ``.report`` says what was done."""
     kind = normalise_unit(segment)
     if unknown_cases not in ("error", "report"):
         raise parameter_error("unknown_cases", "load_corpus()", "'error' or 'report'",
@@ -213,26 +291,24 @@ def load_corpus(
             path=paths[0] if len(paths) == 1 else None,
         )
 
-    sources: list[ParsedSource] = []
+    parts: list[tuple[ParsedSource, ...] | ParsedTable] = []
     origin: dict[str, Path] = {}
     notes: dict[str, list[str]] = {}  # note -> names of the files it is about
     for i, file in enumerate(to_read):
         if progress is not None:
             progress(file, i, len(to_read))
-        name = file.name  # once: a survey table gives every row's source its notes
-        for source in read_documents(file, encoding=encoding, **reader_options):
-            if source.id in origin:
-                raise ReaderError(
-                    f"Two documents would have the id {source.id!r}: this file and "
-                    f"{origin[source.id]}. Rename one of the files.",
-                    path=file,
-                )
-            origin[source.id] = file
-            sources.append(source)
-            for note in source.notes:
-                names = notes.setdefault(note, [])
-                if name not in names:
-                    names.append(name)
+        part = read_parsed(file, encoding=encoding, **reader_options)
+        if isinstance(part, ParsedTable):  # every row's source would carry the notes
+            ids, file_notes = part.documents.ids, [part.notes]
+        else:
+            part = tuple(part)
+            ids, file_notes = [s.id for s in part], [s.notes for s in part]
+        _claim_ids(ids, file, origin)
+        for note in chain.from_iterable(file_notes):
+            names = notes.setdefault(note, [])
+            if file.name not in names:
+                names.append(file.name)
+        parts.append(part)
 
     attributes_by_id: dict[str, dict[str, str]] = {}
     without: list[str] = []
@@ -240,14 +316,11 @@ def load_corpus(
     if cases_path is not None:
         table = read_cases(cases_path, id_column=case_id_column)
         attributes_by_id, without, unmatched = table.assign(
-            ((s.id, s.source) for s in sources), unknown=unknown_cases)
+            chain.from_iterable(
+                zip(p.documents.ids, repeat(p.documents.source)) if isinstance(p, ParsedTable)
+                else ((s.id, s.source) for s in p) for p in parts),
+            unknown=unknown_cases)
 
-    documents: list[Document] = []
-    segments: list[Segment] = []
-    for source in sources:
-        document = source.to_document(**attributes_by_id.get(source.id, {}))
-        documents.append(document)
-        segments.extend(segment_turns(document, source.turns, kind))
     report = IngestReport(
         files_read=tuple(to_read),
         skipped=tuple(skipped),
@@ -256,4 +329,21 @@ def load_corpus(
         cases_file=cases_path,
         notes=tuple(_note(note, names) for note, names in notes.items()),
     )
-    return LoadedCorpus(tuple(documents), tuple(segments), report)
+    return SourcesRead(tuple(parts), attributes_by_id, kind, report)
+
+
+def _claim_ids(ids: Sequence[str], file: Path, origin: dict[str, Path]) -> None:
+    """Note that ``file`` gives the documents ``ids``; a :class:`ReaderError` for an id
+    another file (or this one) gave already."""
+    claimed = dict.fromkeys(ids, file)  # all at once: a survey has 100,000s
+    if len(claimed) == len(ids) and (not origin or origin.keys().isdisjoint(claimed)):
+        origin.update(claimed)
+        return
+    for document_id in ids:
+        if document_id in origin:
+            raise ReaderError(
+                f"Two documents would have the id {document_id!r}: this file and "
+                f"{origin[document_id]}. Rename one of the files.",
+                path=file,
+            )
+        origin[document_id] = file

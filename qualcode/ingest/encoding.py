@@ -72,13 +72,13 @@ def _not_text(path: str, what: str) -> ReaderError:
 
 
 def decode_bytes(data: bytes, path: str | PathLike[str], *,
-                 encoding: str | None = None) -> tuple[str, str]:
+                 encoding: str | None = None, line_ends: bool = True) -> tuple[str, str]:
     """Decode a text file's bytes; return ``(normalised text, encoding used)``.
 
     ``encoding`` forces a codec (a BOM is still dropped). The text is normalised with
-    :func:`qualcode.model.normalise_text` (BOM dropped, line ends become ``\\n``). Raises
-    :class:`ReaderError` naming ``path`` for binary, undecodable, empty or whitespace-only
-    content.
+    :func:`qualcode.model.normalise_text` (BOM dropped, line ends become ``\\n``; with
+    ``line_ends=False`` they are left as they are). Raises :class:`ReaderError` naming
+    ``path`` for binary, undecodable, empty or whitespace-only content.
     """
     where = str(path)
     if encoding is not None:
@@ -100,7 +100,7 @@ def decode_bytes(data: bytes, path: str | PathLike[str], *,
         used = encoding
     else:
         text, used = _detect(data, where)
-    text = normalise_text(text)
+    text = normalise_text(text, line_ends=line_ends)
     if not _NON_SPACE.search(text):
         raise ReaderError(
             "The file is empty (or holds only whitespace). Check that it was exported or "

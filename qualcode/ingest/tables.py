@@ -17,20 +17,22 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import compress
+from operator import add, sub
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NoReturn
 
 from qualcode.errors import TableError, UnsafeInputError
-from qualcode.ingest.base import ParsedSource, Turn, read_bytes, register_reader
+from qualcode.ingest.base import ParsedSource, ParsedTable, read_bytes, register_reader
 from qualcode.ingest.encoding import decode_bytes
-from qualcode.model import normalise_text
+from qualcode.model import DocumentColumns, normalise_text
 
-__all__ = ["Table", "read_survey", "read_table"]
+__all__ = ["Table", "read_answers", "read_survey", "read_table"]
 
 TEXT_COLUMN_NAMES = ("text", "response", "responses", "answer", "answers", "comment",
                      "comments", "feedback", "content", "open_response", "free_text")
@@ -45,6 +47,10 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     lines: tuple[int, ...]
     header_line: int = 1
+
+    def columns(self) -> tuple[tuple[str, ...], ...]:
+        """The cells column by column: ``columns()[j][i]`` is ``rows[i][j]``."""
+        return tuple(zip(*self.rows, strict=True)) if self.rows else ((),) * len(self.header)
 
     def find(self, name: str) -> int | None:
         """The position of column ``name`` (exact, else case- and space-insensitive), or None."""
@@ -115,17 +121,59 @@ def read_table(path: str | Path, *, encoding: str | None = None,
     return _read_csv(path, encoding)
 
 
+# where str.splitlines ends a line besides "\r" and "\n" (the csv module does not)
+_OTHER_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_END = re.compile(r"[\r\n]")
+
+
 def _read_csv(path: Path, encoding: str | None) -> Table:
-    text, _ = decode_bytes(read_bytes(path), path, encoding=encoding)
-    first_line = text.split("\n", 1)[0]
+    # The line ends are left as they are, which saves a pass over the whole text: the csv
+    # module ends a line at "\r\n" and "\r" as at "\n", so only a cell of several lines
+    # holds them, and it is normalised as the whole text would have been. A text with a
+    # byte-order mark inside is normalised first (its cells are then normalised one by one,
+    # its header's not).
+    text, _ = decode_bytes(read_bytes(path), path, encoding=encoding, line_ends=False)
+    if "\ufeff" in text:
+        text = normalise_text(text)
+    first_end = _LINE_END.search(text)
+    first_line = text if first_end is None else text[:first_end.start()]
     if path.suffix.lower() == ".tsv":
         delimiter = "\t"
     else:
         delimiter = max(",;\t", key=first_line.count) if any(
             d in first_line for d in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    # decode_bytes normalised the whole text, so a cell differs from its normalised self
-    # only by a byte-order mark at its start: without one in the text, cells are kept as read
+    try:
+        header, header_line, rows, lines = _csv_records(text, delimiter, path)
+    except TableError:
+        if "\r" not in text:
+            raise
+        # the csv module limits a cell's length, and a "\r\n" counts one more than the
+        # "\n" it becomes: the normalised text tells whether a cell is too long (and gives
+        # any other error as it always did)
+        header, header_line, rows, lines = _csv_records(normalise_text(text), delimiter, path)
+    if header is None:
+        raise TableError("The table is empty.", path=path)
+    checked = _check_header(header, path, header_line)
+    return Table(path, checked, _fit(rows, lines, len(checked), path), tuple(lines),
+                 header_line)
+
+
+def _csv_records(text: str, delimiter: str, path: Path
+                 ) -> tuple[list[str] | None, int, list[tuple[str, ...]], list[int]]:
+    """The header row, its line, and the other rows of a CSV text with the lines they
+    start on (rows of nothing but whitespace are left out); a :class:`TableError` for a
+    malformed one. Cells are normalised (line ends, and a byte-order mark at the start of a
+    cell other than the header's)."""
+    # the csv module reads a list of lines faster than a StringIO; str.splitlines also
+    # ends a line at a few characters that the csv module reads as any other (form feed,
+    # U+2028, ...): its lines serve when the text has none of them
+    text_lines: Iterable[str] = (
+        io.StringIO(text, newline="") if any(c in text for c in _OTHER_LINE_BREAKS)
+        else text.splitlines(keepends=True))
+    reader = csv.reader(text_lines, delimiter=delimiter, strict=True)
+    raw_line_ends = "\r" in text
+    # otherwise a cell differs from its normalised self only by a byte-order mark at its
+    # start: without one in the text, cells are kept as read
     normalise_cell = normalise_text if "\ufeff" in text else None
     header: list[str] | None = None
     header_line = 1
@@ -135,7 +183,10 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
     try:
         for record in reader:
             start_line, line = line, reader.line_num + 1
-            if not "".join(record).strip():  # no cell holds more than whitespace
+            if raw_line_ends and line - start_line > 1:  # a cell of several lines
+                record = [normalise_text(cell) for cell in record]
+            # no cell holds more than whitespace (the first cell tells for nearly every row)
+            if not (record and record[0].strip()) and not "".join(record).strip():
                 continue
             if header is None:
                 header, header_line = record, start_line
@@ -149,16 +200,14 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
             "quoted cell must end with a quote before the next delimiter.",
             path=path, line=line,
         ) from None
-    if header is None:
-        raise TableError("The table is empty.", path=path)
-    checked = _check_header(header, path, header_line)
-    return Table(path, checked, _fit(rows, lines, len(checked), path), tuple(lines),
-                 header_line)
+    return header, header_line, rows, lines
 
 
 def _fit(rows: list[tuple[str, ...]], lines: list[int], width: int,
          path: Path) -> tuple[tuple[str, ...], ...]:
     """Pad short rows with empty cells; refuse rows with more (non-empty) cells than columns."""
+    if set(map(len, rows)) <= {width}:  # nearly always: every row as wide as the header
+        return tuple(rows)
     out = []
     for row, line in zip(rows, lines, strict=True):
         if len(row) == width:
@@ -251,9 +300,7 @@ def _xlsx_rows(book: Any, sheet: str | int | None, path: Path) -> Iterator[tuple
             yield number, cells
 
 
-@register_reader(".csv", ".tsv", ".xlsx", table=True,
-                 options=("text_column", "id_column", "attribute_columns", "sheet"))
-def read_survey(
+def read_answers(
     path: Path,
     *,
     document_id: str,
@@ -262,8 +309,9 @@ def read_survey(
     id_column: str | None = None,
     attribute_columns: Sequence[str] | None = None,
     sheet: str | int | None = None,
-) -> list[ParsedSource]:
-    """One document per row of a survey table: the answer is its text, one turn long."""
+) -> ParsedTable:
+    """One document per row of a survey table, as columns: the answer is its text, one
+    turn long (see :func:`read_survey`, which gives the same rows as sources)."""
     table = read_table(path, encoding=encoding, sheet=sheet)
     if text_column is not None:
         text_at = table.column(text_column, option="text_column")
@@ -282,28 +330,28 @@ def read_survey(
     if attribute_columns is None:
         attribute_at = [i for i in range(len(table.header)) if i not in (text_at, id_at)]
     else:
-        attribute_at = [table.column(n, option="attribute_columns") for n in attribute_columns]
-    header, rows, lines = table.header, table.rows, table.lines
+        # a column named twice is one attribute
+        attribute_at = list(dict.fromkeys(
+            table.column(n, option="attribute_columns") for n in attribute_columns))
+    header, lines, columns = table.header, table.lines, table.columns()
+    # every row at once, a column at a time: a survey has 100,000s of rows
     if id_at is None:
-        ids = [f"{document_id}-{number}" for number in range(1, len(rows) + 1)]
+        ids = [f"{document_id}-{number}" for number in range(1, len(lines) + 1)]
     else:
         # every id at once; a missing or repeated one is then looked for row by row
-        ids = [row[id_at].strip() for row in rows]
+        ids = list(map(str.strip, columns[id_at]))
         if not all(ids) or len(set(ids)) < len(ids):
             _refuse_ids(ids, lines, path, header[id_at])
-    attribute_names = [(header[i], i) for i in attribute_at]
-    answers: list[tuple[str, str, tuple[Turn], MappingProxyType[str, str]]] = []
+    answers = columns[text_at]
+    contents = tuple(map(str.strip, answers))
+    attribute_values = [list(map(str.strip, columns[i])) for i in attribute_at]
     empty: list[int] = []
-    for doc_id, row, line in zip(ids, rows, lines, strict=True):
-        answer = row[text_at]  # rows are padded to the header's width
-        content = answer.strip()
-        if not content:
-            empty.append(line)
-            continue
-        attributes = {name: value for name, i in attribute_names if (value := row[i].strip())}
-        start = len(answer) - len(answer.lstrip())  # the turn is the answer, trimmed
-        turns = (Turn(start, start + len(content), None, "participant"),)
-        answers.append((doc_id, answer, turns, MappingProxyType(attributes)))
+    if "" in contents:
+        has_answer = list(map(bool, contents))
+        empty = [line for line, kept in zip(lines, has_answer, strict=True) if not kept]
+        ids, answers, contents = (tuple(compress(column, has_answer))
+                                  for column in (ids, answers, contents))
+        attribute_values = [list(compress(column, has_answer)) for column in attribute_values]
     if not answers:
         raise TableError(f"The column {header[text_at]!r} holds no answers.",
                          path=path, field=header[text_at])
@@ -311,12 +359,36 @@ def read_survey(
     if empty:
         shown = ", ".join(str(n) for n in empty[:10]) + (" ..." if len(empty) > 10 else "")
         notes = (f"{len(empty)} rows with an empty answer were skipped (lines {shown}).",)
-    # one source per row: made from the values checked above (turns inside their answer,
-    # a known role, attributes that only this source sees)
-    source, file_format = str(path), path.suffix.lower().lstrip(".")
-    return [ParsedSource.from_checked((doc_id, answer, turns, attributes, source, file_format,
-                                       None, notes))
-            for doc_id, answer, turns, attributes in answers]
+    # the turn is the answer, trimmed (nearly every answer has nothing to trim)
+    if contents == answers:
+        starts, ends = [0] * len(answers), list(map(len, answers))
+    else:
+        starts = list(map(sub, map(len, answers), map(len, map(str.lstrip, answers))))
+        ends = list(map(add, starts, map(len, contents)))
+    documents = DocumentColumns(ids, answers, starts, ends, str(path),
+                                [header[i] for i in attribute_at], attribute_values)
+    return ParsedTable(documents, path.suffix.lower().lstrip("."), notes)
+
+
+@register_reader(".csv", ".tsv", ".xlsx", table=True, columns=read_answers,
+                 options=("text_column", "id_column", "attribute_columns", "sheet"))
+def read_survey(
+    path: Path,
+    *,
+    document_id: str,
+    encoding: str | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    attribute_columns: Sequence[str] | None = None,
+    sheet: str | int | None = None,
+) -> list[ParsedSource]:
+    """One document per row of a survey table: the answer is its text, one turn long.
+
+    Rows with an empty answer are skipped and named in every source's notes.
+    """
+    return read_answers(path, document_id=document_id, encoding=encoding,
+                        text_column=text_column, id_column=id_column,
+                        attribute_columns=attribute_columns, sheet=sheet).sources()
 
 
 def _refuse_ids(ids: list[str], lines: Sequence[int], path: Path, column: str) -> NoReturn:
