@@ -121,6 +121,7 @@ class LemmaBatch:
         self._slow_text = -1  # the text _span_slowly() read last, its forms found so far
         self._slow_spans: list[tuple[int, int]] = []
         self._slow_forms: Iterator[re.Match[str]] = iter(())
+        self._words: _WordTable | None = None  # made by the first locate_all()
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -142,6 +143,82 @@ class LemmaBatch:
         start, end = self.span(i, match.start() + (2 if phrase[1] == JOINER else 1),
                                match.end())
         return i, start, end, phrase.replace(JOINER, "")[1:]
+
+    def locate_all(self, begins: Sequence[int], ends: Sequence[int]
+                   ) -> tuple[list[int], list[int], list[int]]:
+        """:meth:`locate` of many matches at once, from where each begins (the space
+        before its phrase) and ends in :attr:`string`: the index of each one's text, and
+        its start and end in that text. Matches in ASCII texts are placed by numpy from
+        tables of the batch's words and chunks; a word that is not a whole chunk of letters
+        and digits ("n't" in "didn't") is looked up, and a text that is not ASCII read."""
+        import numpy as np
+
+        if not begins:
+            return [], [], []
+        words = self._word_table()
+        begin, end = np.asarray(begins), np.asarray(ends)
+        first = np.searchsorted(words.spaces, begin)  # the space before its first word
+        last = np.searchsorted(words.spaces, end) - 1  # a space follows its last word
+        text = np.searchsorted(words.text_starts, begin + 1, side="right") - 1
+        slow = words.slow[text]
+        table = words.chunks
+        fast = np.flatnonzero(~slow)
+        # Each word's chunk in the chunk table: its text's first chunk, plus how many
+        # chunks of the text come before the word's own.
+        base = table.first[text[fast]] - words.chunk[words.first_word[text[fast]]]
+        chunks = (base + words.chunk[first[fast]], base + words.chunk[last[fast]])
+        placed = []
+        for side, chunk in enumerate(chunks):  # a chunk of letters and digits is one
+            at = np.zeros(len(begins), dtype=np.int64)  # form, the whole chunk
+            at[fast] = table.begins[chunk] + (table.lengths[chunk] if side else 0)
+            placed.append(at.tolist())
+        texts = text.tolist()
+        forms = (words.form[first[fast]], words.form[last[fast]])
+        for side, (chunk, form) in enumerate(zip(chunks, forms, strict=True)):
+            for j in np.flatnonzero(table.several[chunk]).tolist():  # a chunk with ' or _
+                k, g = int(fast[j]), int(chunk[j])
+                at_chunk, blanked = int(table.begins[g]), self._blanked[texts[k]]
+                assert blanked is not None
+                piece = blanked[at_chunk : at_chunk + int(table.lengths[g])]
+                placed[side][k] = at_chunk + self._chunk_forms[piece][int(form[j])][side]
+        starts, stops = placed
+        string = self.string
+        for k in np.flatnonzero(slow).tolist():
+            b = begins[k]
+            starts[k], stops[k] = self.span(texts[k], b + (2 if string[b + 1] == JOINER
+                                                           else 1), ends[k])
+        return texts, starts, stops
+
+    def nearest_before(self, begins: Sequence[int], window: int,
+                       lemmas: frozenset[str]) -> list[str | None]:
+        """For each match beginning at ``begins`` (the space before its phrase), the
+        nearest of the ``window`` lemmas before it in its text that is one of ``lemmas``
+        (words: no spaces); None where there is none."""
+        import numpy as np
+
+        if not begins or window < 1 or not lemmas:
+            return [None] * len(begins)
+        table = self._word_table()
+        first = np.searchsorted(table.spaces, begins)  # each match's first word
+        text = np.searchsorted(table.text_starts, np.asarray(begins) + 1, side="right") - 1
+        # The words before each match, nearest first (a row per match), in its text.
+        words = first[:, None] - np.arange(1, window + 1)
+        inside = words >= table.first_word[text][:, None]
+        words = np.where(inside, words, first[:, None])  # a match's first word: no lemma
+        starts = (table.spaces[words] + 1).ravel().tolist()
+        stops = table.spaces[words + 1].ravel().tolist()
+        string = self.string
+        near: list[str | None] = [None] * len(begins)
+        for k, (start, stop) in enumerate(zip(starts, stops, strict=True)):
+            word = string[start:stop].lstrip(JOINER)
+            if word in lemmas and near[k // window] is None and inside.flat[k]:
+                near[k // window] = word
+        return near
+
+    def _word_table(self) -> _WordTable:
+        if self._words is None:
+            self._words = _WordTable(self)
+        return self._words
 
     def span(self, i: int, start: int, end: int) -> tuple[int, int]:
         """``(start, end)`` in ``texts[i]`` of the words whose lemmas are
@@ -208,19 +285,68 @@ class LemmaBatch:
 
 
 def _chunk_starts(blanked: Sequence[str | None]) -> tuple[list[int], list[int]]:
-    """Where each chunk of each blanked text starts in its text (chunks are runs of
-    non-spaces), all texts' in one list, and the index in it of each text's first chunk
-    (a text that is not ASCII, None, has none). One pass of numpy over the whole batch: a
-    span found by splitting its text up to its chunk cost more than finding every chunk."""
-    import numpy as np
+    """Where each chunk of each blanked text starts in its text, all texts' in one list,
+    and the index in it of each text's first chunk (see :class:`_ChunkTable`)."""
+    table = _ChunkTable(blanked)
+    return table.begins.tolist(), table.first.tolist()
 
-    joined = " ".join(b or "" for b in blanked).encode("ascii")
-    offsets = np.cumsum([0] + [len(b or "") + 1 for b in blanked])  # where each text starts
-    chars = np.frombuffer(joined, dtype=np.uint8) != ord(" ")
-    begins = np.flatnonzero(chars & ~np.concatenate(([False], chars[:-1])))
-    first = np.searchsorted(begins, offsets[:-1])
-    within = begins - offsets[np.searchsorted(offsets, begins, side="right") - 1]
-    return within.tolist(), first.tolist()
+
+class _ChunkTable:
+    """The chunks of a batch's blanked texts (runs of non-spaces; a text that is not ASCII,
+    None, has none), all texts' in one table: where each begins in its text, its length,
+    whether it holds an apostrophe or an underscore (then it may be several word forms, or
+    a form that is not all of it), and the index in the table of each text's first chunk.
+    One pass of numpy over the whole batch: a span found by splitting its text up to its
+    chunk cost more than finding every chunk."""
+
+    def __init__(self, blanked: Sequence[str | None]) -> None:
+        import numpy as np
+
+        codes = np.frombuffer(" ".join(b or "" for b in blanked).encode("ascii"), np.uint8)
+        offsets = np.cumsum([0] + [len(b or "") + 1 for b in blanked])  # each text's start
+        chars = codes != ord(" ")
+        begins = np.flatnonzero(chars[1:] & ~chars[:-1]) + 1
+        ends = np.flatnonzero(chars[:-1] & ~chars[1:]) + 1
+        if len(chars) and chars[0]:
+            begins = np.concatenate(([0], begins))
+        if len(chars) and chars[-1]:
+            ends = np.append(ends, len(chars))
+        self.first = np.searchsorted(begins, offsets[:-1])
+        self.begins = begins - offsets[np.searchsorted(offsets, begins, side="right") - 1]
+        self.lengths = ends - begins
+        self.several = np.zeros(len(begins), dtype=bool)
+        odd = np.flatnonzero((codes == ord("'")) | (codes == ord("_")))
+        self.several[np.searchsorted(begins, odd, side="right") - 1] = True
+
+
+class _WordTable:
+    """The words of a :class:`LemmaBatch`'s string (each after a space; the ``"\\n"``
+    between two texts is one too): where the space before each is, the number of its
+    chunk (counting from the batch's start) and which form of that chunk it is, the first
+    word of each text, which texts need reading (:meth:`LemmaBatch._span_slowly`), and the
+    batch's :class:`_ChunkTable`."""
+
+    def __init__(self, batch: LemmaBatch) -> None:
+        import numpy as np
+
+        string = batch.string
+        codes = (np.frombuffer(string.encode("ascii"), np.uint8) if string.isascii()
+                 else np.frombuffer(string.encode("utf-32-le"), np.uint32))
+        self.spaces = np.flatnonzero(codes == ord(" "))
+        joined = codes[self.spaces + 1] == ord(JOINER)  # a word that continues a chunk
+        self.chunk = np.cumsum(~joined)
+        index = np.arange(len(joined))
+        self.form = index - np.maximum.accumulate(np.where(joined, 0, index))
+        self.text_starts = np.asarray(batch.starts)
+        self.first_word = np.searchsorted(self.spaces, self.text_starts - 1)
+        self.chunks = table = _ChunkTable(batch._blanked)
+        self.slow = np.array([b is None for b in batch._blanked], dtype=bool)
+        if batch._chunks_without_forms:
+            # A text with a chunk of no word form (a lone "'") has more chunks than chunks
+            # with lemmas: those are the words without a JOINER up to the "\n" after it.
+            newline = np.append(self.first_word[1:], len(joined)) - 1
+            with_lemmas = self.chunk[newline] - self.chunk[self.first_word]
+            self.slow |= np.diff(np.append(table.first, len(table.begins))) != with_lemmas
 
 
 class English:

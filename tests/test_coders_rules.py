@@ -291,6 +291,48 @@ def test_every_run_of_lemmas_leads_back_to_its_words(words: list[tuple[str, str]
                                                                  forms[last][1])
 
 
+def _runs_of_lemmas(string: str, longest: int) -> list[re.Match[str]]:
+    """Every run of 1 to ``longest`` lemmas of a batch's string, as the rules coder's
+    keyword regex takes it: from the space before it to just before the space after it."""
+    word = f"{JOINER}?[^ \n]+"
+    runs = [re.compile(f" {word}" + f" {word}" * extra + "(?= )") for extra in range(longest)]
+    return [m for k, ch in enumerate(string) if ch == " " for run in runs
+            if (m := run.match(string, k))]
+
+
+def _nearest_slowly(string: str, begin: int, first: int, window: int,
+                    lemmas: frozenset[str]) -> str | None:
+    # The reference: walk back word by word from the space before the match.
+    for _ in range(window):
+        space = string.rfind(" ", first, begin)
+        if space < 0:
+            return None
+        word = string[space + 1 : begin].lstrip(JOINER)
+        if word in lemmas:
+            return word
+        begin = space
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(pieces, separators), max_size=6), min_size=1, max_size=4),
+       st.integers(min_value=0, max_value=4))
+def test_matches_are_placed_together_as_one_by_one(texts_words: list[list[tuple[str, str]]],
+                                                   window: int) -> None:
+    # locate_all() places matches from tables of the batch's words and chunks, and reads
+    # only the texts that are not ASCII or hold a chunk of no word form (a lone "'").
+    texts = ["A visit.", *("".join(w + sep for w, sep in words) for words in texts_words)]
+    batch = english().lemma_batch(texts)
+    matches = _runs_of_lemmas(batch.string, 3)
+    begins, ends = [m.start() for m in matches], [m.end() for m in matches]
+    assert list(zip(*batch.locate_all(begins, ends), strict=True)) == [
+        batch.locate(m)[:3] for m in matches]
+    lemmas = frozenset({"not", "visit", "'s", "be", "do", "a"})
+    assert batch.nearest_before(begins, window, lemmas) == [
+        _nearest_slowly(batch.string, m.start(), batch.starts[batch.text_at(m.start() + 1)] - 1,
+                        window, lemmas) for m in matches]
+
+
 def test_keywords_of_different_codes_that_overlap_are_both_found() -> None:
     # One regex finds non-overlapping matches: after "home visit", "visit day" was lost.
     book = Codebook("overlap", (

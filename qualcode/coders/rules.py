@@ -316,18 +316,22 @@ class RulesCoder(BaseCoder):
         """``(text, code, weight, note)`` for each code of each keyword matched in the
         batch (one regular expression over all its texts' lemmas), in text order."""
         assert self.keyword_regex_ is not None
-        lemmas, starts, texts = batch.string, batch.starts, batch.texts
-        phrases, remove = self.phrases_, self.negation == "remove"
+        texts, phrases, remove = batch.texts, self.phrases_, self.negation == "remove"
+        found = [(m.start(), m.end(), m.group())
+                 for m in _batch_matches(self.keyword_regex_, batch.string, self.overlaps_)]
+        if not found:
+            return []
+        begins, ends, groups = zip(*found, strict=True)
         window = 0 if self.negation == "ignore" else self.negation_window
-        negators = frozenset(n for n in self.negation_lemmas_ if n and " " not in n)  # words
+        negators = batch.nearest_before(begins, window, frozenset(
+            n for n in self.negation_lemmas_ if n and " " not in n))  # words
         notes = []
-        for match in _batch_matches(self.keyword_regex_, lemmas, self.overlaps_):
-            i, start, end, phrase = batch.locate(match)
-            negator = _negator(lemmas, match.start(), starts[i] - 1, window, negators)
+        for i, start, end, group, negator in zip(*batch.locate_all(begins, ends), groups,
+                                                 negators, strict=True):
             if negator is not None and remove:
                 continue
             quote = texts[i][start:end]
-            for code_id, keyword, weight in phrases[phrase]:
+            for code_id, keyword, weight in phrases[group.replace(JOINER, "")[1:]]:
                 if negator is None:
                     notes.append((i, code_id, weight, f'"{quote}" (keyword: {keyword})'))
                 else:  # "lower"
@@ -503,22 +507,6 @@ def _noisy_or(weights: Iterable[float]) -> float:
     for weight in weights:
         remaining *= 1.0 - weight
     return round(1.0 - remaining, 6)
-
-
-def _negator(lemmas: str, before: int, first: int, window: int,
-             negators: frozenset[str]) -> str | None:
-    """The nearest of the ``window`` lemmas before ``lemmas[before]`` (a space) that is
-    one of ``negators``, looking no further back than ``first`` (the space before the
-    text's first lemma); None if there is none."""
-    for _ in range(window):
-        space = lemmas.rfind(" ", first, before)
-        if space < 0:
-            return None  # the text's first word was the last looked at
-        word = lemmas[space + 1 : before].lstrip(JOINER)  # "have \x01not": a JOINER, once
-        if word in negators:
-            return word
-        before = space
-    return None
 
 
 def _close_over_subphrases(
