@@ -196,6 +196,7 @@ class LemmaBatch:
         (words: no spaces); None where there is none."""
         import numpy as np
 
+        lemmas = frozenset(filter(None, lemmas))
         if not begins or window < 1 or not lemmas:
             return [None] * len(begins)
         table = self._word_table()
@@ -204,15 +205,20 @@ class LemmaBatch:
         # The words before each match, nearest first (a row per match), in its text.
         words = first[:, None] - np.arange(1, window + 1)
         inside = words >= table.first_word[text][:, None]
-        words = np.where(inside, words, first[:, None])  # a match's first word: no lemma
-        starts = (table.spaces[words] + 1).ravel().tolist()
-        stops = table.spaces[words + 1].ravel().tolist()
+        row, words = np.nonzero(inside)[0], words[inside]  # the match each is before, and it
+        starts, stops = table.spaces[words] + 1, table.spaces[words + 1]
+        # Only a word as long as one of the lemmas, starting with one's first letter, is
+        # read (after the JOINER that may come first).
+        joined = table.codes[starts] == ord(JOINER)
+        starts += joined
+        maybe = (np.isin(stops - starts, [len(lemma) for lemma in lemmas])
+                 & np.isin(table.codes[starts], [ord(lemma[0]) for lemma in lemmas]))
         string = self.string
         near: list[str | None] = [None] * len(begins)
-        for k, (start, stop) in enumerate(zip(starts, stops, strict=True)):
-            word = string[start:stop].lstrip(JOINER)
-            if word in lemmas and near[k // window] is None and inside.flat[k]:
-                near[k // window] = word
+        for k, start, stop in zip(row[maybe].tolist(), starts[maybe].tolist(),
+                                  stops[maybe].tolist(), strict=True):
+            if near[k] is None and (word := string[start:stop]) in lemmas:
+                near[k] = word
         return near
 
     def _word_table(self) -> _WordTable:
@@ -332,6 +338,7 @@ class _WordTable:
         string = batch.string
         codes = (np.frombuffer(string.encode("ascii"), np.uint8) if string.isascii()
                  else np.frombuffer(string.encode("utf-32-le"), np.uint32))
+        self.codes = codes  # the string's characters
         self.spaces = np.flatnonzero(codes == ord(" "))
         joined = codes[self.spaces + 1] == ord(JOINER)  # a word that continues a chunk
         self.chunk = np.cumsum(~joined)

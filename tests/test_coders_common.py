@@ -180,3 +180,15 @@ def test_fit_report_names_a_method_or_a_reason_for_each_code(name: str, fitted_c
     assert set(report.methods) | set(report.skipped) >= {"attendance", "tea", "dogs"}
     assert str(report).startswith(name)
     assert list(report.to_frame().columns[:3]) == ["code", "method", "skipped"]
+
+
+def test_a_suggestion_from_checked_values_equals_one_made_with_checks() -> None:
+    from dataclasses import fields
+
+    from qualcode.model import Document, Segment
+
+    segment = Segment.of(Document("d", "We visited."), 0, 11, kind="paragraph")
+    row = (segment, "visit", 0.5, 'matched "visited" (keyword: visit)', "rules", "rules1")
+    made = Suggestion.from_checked(row)
+    assert made == Suggestion(*row)
+    assert list(vars(made)) == [f.name for f in fields(Suggestion)]

@@ -25,7 +25,7 @@ import bisect
 import inspect
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qualcode.errors import ParameterError, ProjectError, parameter_error
@@ -84,7 +84,9 @@ class Suggestion:
         <qualcode.model.Segment.from_checked>` does: the rules coder makes 100,000s.
         """
         suggestion = object.__new__(cls)
-        suggestion.__dict__.update(zip(_SUGGESTION_FIELDS, row))  # noqa: B905 (full rows)
+        values = suggestion.__dict__  # the fields in declaration order (a test checks)
+        (values["segment"], values["code_id"], values["confidence"], values["reason"],
+         values["method"], values["coder"]) = row
         return suggestion
 
     def to_coding(self, *, coder: str | None = None, status: str = "suggested") -> Coding:
@@ -96,8 +98,6 @@ class Suggestion:
             confidence=round(self.confidence, 4), status=status, reason=self.reason,
         )
 
-
-_SUGGESTION_FIELDS = tuple(f.name for f in fields(Suggestion))
 
 
 def suggestions_to_codings(
