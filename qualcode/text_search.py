@@ -19,7 +19,9 @@ Three ways to match (``match=``):
   start and end of a segment (``(?m)`` for each of its lines).
 
 In ``words`` and ``exact`` queries an upper-case ``OR`` between words separates
-alternatives: ``home visit OR doorstep``.
+alternatives: ``home visit OR doorstep``. Alternatives that overlap are each a hit
+("home visit OR visit day" finds both in "home visit day"); one that lies inside a longer
+hit is not ("visit" in "home visit").
 
 Only segments are searched (the speaker labels between turns are not), and, as the coders
 do, the interviewer's turns are left out unless ``interviewer=True`` or the interviewer is
@@ -607,7 +609,7 @@ class _Lemmas(_Matcher):
     :class:`~qualcode.nlp.LemmaBatch` (so a search and a keyword always agree)."""
 
     def __init__(self, query: str, alternatives: list[str]) -> None:
-        from qualcode.coders.rules import _batch_regex
+        from qualcode.coders.rules import _batch_regex, _overlap_words
         from qualcode.nlp import english
 
         nlp = english()
@@ -622,8 +624,10 @@ class _Lemmas(_Matcher):
             self.term_of.setdefault(phrase, alternative)
         self.terms = tuple(alternatives)
         self.regex = _batch_regex(self.term_of)
+        self.overlaps = _overlap_words(self.term_of)
 
     def find(self, texts: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:
+        from qualcode.coders.rules import _batch_matches
         from qualcode.nlp import english
 
         nlp = english()
@@ -632,29 +636,25 @@ class _Lemmas(_Matcher):
             chunk = [t if t.isascii() else t.translate(_QUOTES)
                      for t in texts[first : first + _BATCH]]
             batch = nlp.lemma_batch(chunk)
-            for found in self.regex.finditer(batch.string):
+            # found as the rules coder finds keywords: with the phrases that overlap one
+            for found in _batch_matches(self.regex, batch.string, self.overlaps):
                 i, start, end, phrase = batch.locate(found)
                 yield first + i, start, end, self.term_of[phrase]
 
 
 class _Pattern(_Matcher):
-    """A compiled regular expression; for ``exact`` queries one named group per
-    alternative, to say which matched."""
+    """A regular expression (``regex`` mode), compiled by the regex package."""
 
-    def __init__(self, compiled: Any, terms: tuple[str, ...],
-                 groups: Mapping[str, str] | None = None, *,
-                 timeout: float | None = None) -> None:
-        self.compiled = compiled  # an re pattern, or (with a timeout) a regex one
+    def __init__(self, compiled: Any, terms: tuple[str, ...], *, timeout: float) -> None:
+        self.compiled = compiled
         self.terms = terms
-        self.groups = groups
         self.timeout = timeout
 
     def find(self, texts: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:
-        groups, term = self.groups, self.terms[0]
+        term = self.terms[0]
         for i, text in enumerate(texts):
             try:
-                found_all = (list(self.compiled.finditer(text, timeout=self.timeout))
-                             if self.timeout else self.compiled.finditer(text))
+                found_all = list(self.compiled.finditer(text, timeout=self.timeout))
             except TimeoutError:
                 raise ParameterError(
                     f"The regular expression {self.terms[0]!r} took more than "
@@ -664,8 +664,29 @@ class _Pattern(_Matcher):
             for found in found_all:
                 if found.end() == found.start():
                     continue  # an empty match ("x*" between words) is no hit
-                yield (i, found.start(), found.end(),
-                       groups[found.lastgroup] if groups and found.lastgroup else term)
+                yield i, found.start(), found.end(), term
+
+
+class _Exact(_Matcher):
+    """Each alternative as written (:func:`_literal`), searched for on its own so that
+    alternatives that overlap are each found; a hit inside a longer one is dropped."""
+
+    def __init__(self, terms: tuple[str, ...]) -> None:
+        self.terms = terms
+        self.patterns = [re.compile(_literal(term), re.IGNORECASE)
+                         for term in dict.fromkeys(terms)]
+        self.written = list(dict.fromkeys(terms))
+
+    def find(self, texts: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:
+        for i, text in enumerate(texts):
+            # by start, the longest first, then in the order the query names them
+            found = sorted((m.start(), -m.end(), k) for k, pattern in enumerate(self.patterns)
+                           for m in pattern.finditer(text))
+            reach = -1  # the end of the furthest hit so far
+            for start, minus_end, k in found:
+                if -minus_end > reach:
+                    reach = -minus_end
+                    yield i, start, reach, self.written[k]
 
 
 def _matcher(query: str, match: str) -> _Matcher:
@@ -696,12 +717,7 @@ def _matcher(query: str, match: str) -> _Matcher:
             "them, as '\"home visit\" OR doorstep'.")
     if match == "words":
         return _Lemmas(query, alternatives)
-    # exact: longest first, so "home visit" wins over "home" where both match
-    ordered = sorted(dict.fromkeys(alternatives), key=len, reverse=True)
-    groups = {f"a{k}": alternative for k, alternative in enumerate(ordered)}
-    body = "|".join(f"(?P<{name}>{_literal(alternative)})"
-                    for name, alternative in groups.items())
-    return _Pattern(re.compile(body, re.IGNORECASE), tuple(alternatives), groups)
+    return _Exact(tuple(alternatives))
 
 
 def _unquote(alternative: str) -> str:

@@ -112,6 +112,32 @@ def test_or_separates_alternatives_and_each_hit_names_its_term(study: Path) -> N
     assert counts == {"home visit": 4, "cup of tea": 1, "doorstep": 1}
 
 
+@pytest.mark.parametrize("match", ["words", "exact"])
+def test_alternatives_that_overlap_are_each_a_hit(tmp_path: Path, match: str) -> None:
+    # One regular expression of all alternatives found "home visit" and went on after it,
+    # so "visit day" in "home visit day" was lost; an alternative inside a longer hit
+    # ("visit" in "home visit") is still no hit of its own.
+    path = tmp_path / "overlap.qualcode"
+    with Project.create(path, codebook=CODEBOOK) as project:
+        project.add_corpus(make_corpus({
+            "d1": "Anna: The home visit day was long. Home visit days, every week.",
+            "d2": "Ben: It was a visit day, then a home visit."}))
+    found = search(path, "home visit OR visit day", match=match)
+    assert [(h.document, h.text, h.term) for h in found] == [
+        ("d1", "home visit", "home visit"), ("d1", "visit day", "visit day"),
+        ("d1", "Home visit", "home visit"),
+        *([("d1", "visit days", "visit day")] if match == "words" else []),
+        ("d2", "visit day", "visit day"), ("d2", "home visit", "home visit")]
+    assert [h.text for h in search(path, "home visit OR visit", match=match)] == [
+        "home visit", "Home visit", "visit", "home visit"]
+    # both overlapping hits are coded
+    report = found.code(path, "visits", by="anna")
+    assert report.added == len(found)
+    # two alternatives matching the same words: the hit names the one written first
+    same = search(path, '"visit day" OR "VISIT DAY"', match=match)
+    assert {h.term for h in same} == {"visit day"}
+
+
 def test_exact_is_literal_text_ignoring_case_at_word_edges(study: Path) -> None:
     assert texts(search(study, "tea", match="exact")) == ["Tea", "TEA"]  # not "team"
     assert texts(search(study, "cup of tea", match="exact")) == ["Cup of TEA"]
