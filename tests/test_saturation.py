@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from qualcode.analysis._accumulation import (
     MODELS,
+    NO_INTERVAL,
     chao2,
     cumulative_curve,
     fit_accumulation,
@@ -174,6 +175,38 @@ def test_chao2_without_singletons_equals_observed_and_keeps_an_interval():
     assert c.variance == pytest.approx(0.120042, abs=1e-5)
     # P = sum Q_k e^-k / S_obs = 0.0554386; upper = (4 + 1.96*sqrt(var)) / (1 - P)
     assert c.ci_high == pytest.approx(4.953694, abs=1e-5)
+
+
+def test_chao2_spader_interval_can_lie_above_the_estimate_and_the_report_says_so():
+    # T = 30; 40 codes each in exactly 2 interviews. SpadeR's interval for f0 = 0 is
+    # centred on S_obs / (1 - P), P = e^-2: var = 40 (e^-2 - e^-4) - (2 e^-2 40)^2 / 30.
+    c = chao2(matrix_with_incidence(30, [2] * 40))
+    assert c.estimate == 40 and c.variance == pytest.approx(0.773449, abs=1e-5)
+    centre, spread = 40 / (1 - math.exp(-2)), 1.959964 * math.sqrt(c.variance) / (1 - math.exp(-2))
+    assert (c.ci_low, c.ci_high) == (pytest.approx(centre - spread, abs=1e-4),
+                                     pytest.approx(centre + spread, abs=1e-4))
+    assert c.ci_low > c.estimate
+    result = saturation({f"i{j}": [f"c{k}" for k in range(40) if j in (k % 30, (k + 3) % 30)]
+                         for j in range(30)}, permutations=0)
+    assert result.chao2.ci_low > result.chao2.estimate
+    assert "the interval lies above the estimate" in dict(result.summary_rows())[
+        "Chao2 (classic)"]
+    assert "The interval lies wholly above the estimate." in result.methods()
+
+
+def test_chao2_gives_no_interval_when_spaders_variance_is_negative():
+    # T = 10; 30 codes each in exactly 2: var = 30 (e^-2 - e^-4) - (2 e^-2 30)^2 / 10 < 0.
+    # SpadeR takes its square root (NaN in R); rounding it up to 0 gave "CI 34.7-34.7".
+    c = chao2(matrix_with_incidence(10, [2] * 30))
+    assert c.estimate == 30 and c.ci_method == NO_INTERVAL
+    assert math.isnan(c.ci_low) and math.isnan(c.ci_high) and math.isnan(c.variance)
+    result = saturation({f"i{j}": [f"c{k}" for k in range(30) if j in (k % 10, (k + 3) % 10)]
+                         for j in range(10)}, permutations=0)
+    row = dict(result.summary_rows())["Chao2 (classic)"]
+    assert "no confidence interval" in row and "nan" not in row
+    assert "No confidence interval is given for Chao2" in result.methods()
+    assert "nan" not in result.methods()
+    assert result.to_dict()["chao2"]["ci_low"] is None  # JSON has no NaN
 
 
 # -- fits (Lowe et al. 2018) ------------------------------------------------------------------

@@ -233,6 +233,9 @@ def guest2006(cumulative: Sequence[int] | np.ndarray, batch: int = 6) -> tuple[B
 
 
 # -- Chao2 ------------------------------------------------------------------------------------
+# Chao2.ci_method when no interval can be computed (ci_low and ci_high are then NaN).
+NO_INTERVAL = "none: no undetected codes estimated, and the variance is negative"
+
 @dataclass(frozen=True)
 class Chao2:
     """Chao2 estimate of the codes in the population from incidence data.
@@ -240,7 +243,11 @@ class Chao2:
     ``form`` is "classic" (Q2 > 0) or "bias-corrected" (Q2 = 0). The interval is Chao's
     (1987) log-normal interval, which never falls below the observed count; when the
     estimate equals the observed count (Q1 <= 1 and Q2 = 0, or Q1 = 0) it is the interval
-    for that case from Chao's SpadeR (Chao et al. 2016).
+    for that case from Chao's SpadeR (Chao et al. 2016), centred on S_obs / (1 - P) (P the
+    mean of e^-k over the codes, k the interviews each is in): it can lie wholly above the
+    estimate, and when its variance is negative (many codes against few interviews)
+    there is none: ``ci_low``, ``ci_high`` and ``variance`` are NaN and ``ci_method`` is
+    :data:`NO_INTERVAL`.
     """
 
     interviews: int
@@ -316,12 +323,17 @@ def chao2(matrix: np.ndarray, confidence: float = 0.95) -> Chao2:
         weights = np.exp(-counts.astype(float))
         variance = float(np.sum(freq * (weights - weights**2))
                          - np.sum(counts * weights * freq) ** 2 / t) if t else 0.0
-        variance = max(variance, 0.0)
         p = float(np.sum(freq * weights) / s_obs) if s_obs else 0.0
-        spread = z * math.sqrt(variance) / (1 - p) if p < 1 else 0.0
-        centre = s_obs / (1 - p) if p < 1 else float(s_obs)
-        low, high = max(float(s_obs), centre - spread), centre + spread
-        method = "no undetected codes estimated (Chao et al., SpadeR)"
+        if variance < 0:
+            # Many codes against few interviews: SpadeR takes the square root of a negative
+            # number (NaN in R). Rounding it up to 0 would claim an interval of no width.
+            variance = low = high = float("nan")
+            method = NO_INTERVAL
+        else:
+            spread = z * math.sqrt(variance) / (1 - p) if p < 1 else 0.0
+            centre = s_obs / (1 - p) if p < 1 else float(s_obs)
+            low, high = max(float(s_obs), centre - spread), centre + spread
+            method = "no undetected codes estimated (Chao et al., SpadeR)"
     return Chao2(t, s_obs, q1, q2, float(estimate), form, float(variance), float(low),
                  float(high), confidence, method)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qualcode.analysis._accumulation import format_percent
+from qualcode.analysis._accumulation import NO_INTERVAL, format_percent
 from qualcode.analysis._incidence import ORDER_ADVICE, theme_note
 
 if TYPE_CHECKING:
@@ -136,10 +136,12 @@ def summary_rows(result: SaturationResult) -> list[tuple[str, str]]:
         rows.append(("  over orderings", _spread(result, "francis2010")))
     c = result.chao2
     rows.append((f"Chao2 ({c.form})",
-                 f"{c.estimate:.1f} codes ({format_percent(c.confidence)} CI {c.ci_low:.1f}-"
-                 f"{c.ci_high:.1f}; Q1={c.q1}, Q2={c.q2}); coverage {_pct(c.coverage, 1)}"
+                 f"{c.estimate:.1f} codes ({_ci(c, '-')}; Q1={c.q1}, Q2={c.q2}); coverage "
+                 f"{_pct(c.coverage, 1)}"
                  + (f"; Q1 = 0 by construction (codes in fewer than {p['min_interviews']} "
-                    "interviews left out)" if p["min_interviews"] > 1 else "")))
+                    "interviews left out)" if p["min_interviews"] > 1 else "")
+                 + ("; the interval lies above the estimate (SpadeR's, centred on "
+                    "S_obs/(1-P))" if _interval_above(c) else "")))
     fit = result.best_fit
     if fit is None:
         reason = result.fits[0].reason if result.fits else "no fit"
@@ -269,8 +271,7 @@ def plot(result: SaturationResult, ax: Any = None):
     c = result.chao2
     if c.estimate <= 1.6 * max(top, 1):
         ax.axhline(c.estimate, ls=":", lw=1.2, color=_COLOURS["chao2"], zorder=2,
-                   label=f"Chao2 = {c.estimate:.1f} ({format_percent(c.confidence)} CI "
-                         f"{c.ci_low:.1f}-{c.ci_high:.1f})")
+                   label=f"Chao2 = {c.estimate:.1f} ({_ci(c, '-')})")
         top = max(top, c.estimate)
     for rule in result.rules:
         if rule.reached:
@@ -344,6 +345,20 @@ def _chao2_interval(chao: Any) -> str:
     return ("confidence interval computed as SpadeR does when no undetected codes are "
             "estimated (Chao et al., 2016; the log-normal interval of Chao, 1987, is "
             "undefined then),")
+
+
+def _ci(chao: Any, dash: str) -> str:
+    """"95% CI low-high", or that there is none."""
+    if chao.ci_method == NO_INTERVAL:
+        return "no confidence interval: its variance is negative"
+    return f"{format_percent(chao.confidence)} CI {chao.ci_low:.1f}{dash}{chao.ci_high:.1f}"
+
+
+def _interval_above(chao: Any) -> bool:
+    """Whether the Chao2 interval, as reported (one decimal), lies above the estimate: the
+    SpadeR interval for no unseen codes is centred on S_obs/(1 - P), above S_obs, and with
+    many codes each in few interviews its lower end passes S_obs."""
+    return chao.ci_method != NO_INTERVAL and round(chao.ci_low, 1) > round(chao.estimate, 1)
 
 
 def _chao2_caveat(result: SaturationResult) -> str:
@@ -431,12 +446,25 @@ def methods_markdown(result: SaturationResult) -> str:
         + " (percentages of all codes, rounded half up to whole percent).",
         f"The Guest et al. (2020) criterion {_rule_sentence(result, 'guest2020')}.",
         f"The Francis et al. (2010) criterion {_rule_sentence(result, 'francis2010')}.",
-        f"Chao2 estimated {c.estimate:.1f} codes ({format_percent(c.confidence)} CI "
-        f"{c.ci_low:.1f} to {c.ci_high:.1f}; {c.q1} codes in exactly one interview, {c.q2} in "
-        "exactly two), "
+        f"Chao2 estimated {c.estimate:.1f} codes ({_ci(c, ' to ')}; {c.q1} codes in "
+        f"exactly one interview, {c.q2} in exactly two), "
         f"so the observed codes cover {_pct(c.coverage, 1)} of the estimate"
         + _chao2_caveat(result) + ".",
     ]
+    if c.ci_method == NO_INTERVAL:
+        results_text.append(
+            "No confidence interval is given for Chao2: with no unseen codes estimated, "
+            "the variance SpadeR computes for that case is negative for these data (many "
+            "codes against few interviews), and its square root, which the interval needs, "
+            "does not exist.")
+    if _interval_above(c):
+        results_text.append(
+            "The interval lies wholly above the estimate. With no unseen codes estimated, "
+            "it is the interval Chao et al.'s SpadeR gives for that case, centred on "
+            "S_obs/(1 - P), where P is the mean of e^-k over the codes (k the number of "
+            "interviews a code is in), not on the estimate itself; it says how many codes "
+            "there may be, and the estimate lies below it because it counts only the codes "
+            "seen.")
     if fit is None:
         results_text.append("No accumulation model could be fitted, because "
                             f"{result.fits[0].reason}.")
