@@ -152,3 +152,15 @@ def test_codebook_structure_errors(codes: tuple[Code, ...], message: str) -> Non
 def test_code_ids_are_checked() -> None:
     with pytest.raises(ParameterError, match="code id"):
         Code("has space")
+
+
+def test_a_coding_from_a_store_row_equals_one_made_with_checks() -> None:
+    from dataclasses import astuple, fields
+
+    from qualcode.model import Coding
+
+    made = Coding("d1", 3, 9, "visit", coder="rules1", method="rules", confidence=0.5,
+                  status="suggested", reason="matched", memo="m", created="2026-12-07", id=7)
+    stored = Coding.from_store(astuple(made))
+    assert stored == made
+    assert list(vars(stored)) == [f.name for f in fields(Coding)]
