@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from pathlib import Path
@@ -466,6 +467,20 @@ def test_worker_processes_suggest_what_one_process_does(
     spread = RulesCoder(n_jobs=2, **params).fit(None, BOOK).suggest(segments)
     assert calls == [2]
     assert spread == alone and len(alone) > 20
+    assert gc.get_freeze_count() == 0  # objects frozen while workers ran are thawed
+
+
+def test_objects_a_caller_froze_stay_frozen_after_workers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    segments = [segment(text, document=f"d{i}") for i, text in enumerate(PARALLEL_TEXTS)]
+    monkeypatch.setattr(rules, "_BATCH", 3)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        RulesCoder(n_jobs=2).fit(None, BOOK).suggest(segments)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_suggest_each_gives_what_suggest_gives_for_each_batch(
