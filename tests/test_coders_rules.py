@@ -470,6 +470,21 @@ def test_worker_processes_suggest_what_one_process_does(
     assert gc.get_freeze_count() == 0  # objects frozen while workers ran are thawed
 
 
+def test_workers_that_cannot_start_leave_nothing_frozen(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    segments = [segment(text, document=f"d{i}") for i, text in enumerate(PARALLEL_TEXTS)]
+    monkeypatch.setattr(rules, "_BATCH", 3)
+
+    class NoFork:
+        def Pool(self, *args, **kwargs):  # multiprocessing's name
+            raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(rules.multiprocessing, "get_context", lambda method: NoFork())
+    with pytest.raises(OSError, match="temporarily unavailable"):
+        RulesCoder(n_jobs=2).fit(None, BOOK).suggest(segments)
+    assert gc.get_freeze_count() == 0
+
+
 def test_objects_a_caller_froze_stay_frozen_after_workers(
         monkeypatch: pytest.MonkeyPatch) -> None:
     segments = [segment(text, document=f"d{i}") for i, text in enumerate(PARALLEL_TEXTS)]

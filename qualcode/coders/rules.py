@@ -430,10 +430,6 @@ def _in_workers(coder: RulesCoder, processes: int,
 
     nlp = english()
     context = multiprocessing.get_context("fork")
-    # A fork copies only the thread that forks. The cache's lock is held across the fork,
-    # so no other thread of this process (a notebook's) is half-way through an update the
-    # workers would copy; each worker frees its copy when it starts. Python 3.12 warns on
-    # every fork of a process with threads: the workers run nothing but this coder.
     # This process's objects (the project's segments, the lemma cache) are moved out of the
     # collector's sight while the workers run: the many values made here meanwhile would
     # otherwise set off full collections that walk all of them (0.2-0.3 s, now and then),
@@ -442,16 +438,22 @@ def _in_workers(coder: RulesCoder, processes: int,
     freeze = gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
-    with nlp.held(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork")
-        pool = context.Pool(processes, initializer=_start_worker, initargs=(coder,))
+    # A fork copies only the thread that forks. The cache's lock is held across the fork,
+    # so no other thread of this process (a notebook's) is half-way through an update the
+    # workers would copy; each worker frees its copy when it starts. Python 3.12 warns on
+    # every fork of a process with threads: the workers run nothing but this coder.
     try:
-        for found, learned in pool.imap(_code_in_worker, jobs):
-            nlp.adopt(learned)
-            yield found
-    finally:  # done, failed or interrupted: the workers go
-        pool.terminate()
-        pool.join()
+        with nlp.held(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork")
+            pool = context.Pool(processes, initializer=_start_worker, initargs=(coder,))
+        try:
+            for found, learned in pool.imap(_code_in_worker, jobs):
+                nlp.adopt(learned)
+                yield found
+        finally:  # done, failed or interrupted: the workers go
+            pool.terminate()
+            pool.join()
+    finally:  # a pool that could not start included
         if freeze:
             gc.unfreeze()
 
