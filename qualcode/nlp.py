@@ -167,15 +167,18 @@ class LemmaBatch:
         # chunks of the text come before the word's own.
         base = table.first[text[fast]] - words.chunk[words.first_word[text[fast]]]
         chunks = (base + words.chunk[first[fast]], base + words.chunk[last[fast]])
+        # Where each match starts and ends: a chunk of letters and digits is one word form,
+        # the whole chunk (from its start to its start plus its length).
         placed = []
-        for side, chunk in enumerate(chunks):  # a chunk of letters and digits is one
-            at = np.zeros(len(begins), dtype=np.int64)  # form, the whole chunk
+        for side, chunk in enumerate(chunks):
+            at = np.zeros(len(begins), dtype=np.int64)
             at[fast] = table.begins[chunk] + (table.lengths[chunk] if side else 0)
             placed.append(at.tolist())
+        # A chunk holding ' or _ may be several forms, or a form that is not all of it.
         texts = text.tolist()
         forms = (words.form[first[fast]], words.form[last[fast]])
         for side, (chunk, form) in enumerate(zip(chunks, forms, strict=True)):
-            for j in np.flatnonzero(table.several[chunk]).tolist():  # a chunk with ' or _
+            for j in np.flatnonzero(table.several[chunk]).tolist():
                 k, g = int(fast[j]), int(chunk[j])
                 at_chunk, blanked = int(table.begins[g]), self._blanked[texts[k]]
                 assert blanked is not None
