@@ -673,9 +673,8 @@ class _Exact(_Matcher):
 
     def __init__(self, terms: tuple[str, ...]) -> None:
         self.terms = terms
-        self.patterns = [re.compile(_literal(term), re.IGNORECASE)
-                         for term in dict.fromkeys(terms)]
         self.written = list(dict.fromkeys(terms))
+        self.patterns = [re.compile(_literal(term), re.IGNORECASE) for term in self.written]
 
     def find(self, texts: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:
         for i, text in enumerate(texts):

@@ -99,7 +99,6 @@ class Suggestion:
         )
 
 
-
 def suggestions_to_codings(
     suggestions: Iterable[Suggestion], *, coder: str | None = None, status: str = "suggested"
 ) -> list[Coding]:
