@@ -655,7 +655,6 @@ class Coding:
         return (self.document_id, self.start, self.end, self.code_id)
 
 
-
 @dataclass(frozen=True)
 class Memo:
     """A researcher's note, attached to a document, a code, a coding, or the project."""
