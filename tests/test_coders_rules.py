@@ -464,10 +464,11 @@ def test_worker_processes_suggest_what_one_process_does(
     alone = RulesCoder(n_jobs=1, **params).fit(None, BOOK).suggest(segments)
     monkeypatch.setattr(rules, "_BATCH", 3)  # many jobs, so workers share them
     calls = spy_on_workers(monkeypatch)
+    frozen = gc.get_freeze_count()  # 0, or on Python 3.12 the interpreter's own
     spread = RulesCoder(n_jobs=2, **params).fit(None, BOOK).suggest(segments)
     assert calls == [2]
     assert spread == alone and len(alone) > 20
-    assert gc.get_freeze_count() == 0  # objects frozen while workers ran are thawed
+    assert gc.get_freeze_count() == frozen  # objects frozen while workers ran are thawed
 
 
 def test_workers_that_cannot_start_leave_nothing_frozen(
@@ -480,9 +481,10 @@ def test_workers_that_cannot_start_leave_nothing_frozen(
             raise OSError("Resource temporarily unavailable")
 
     monkeypatch.setattr(rules.multiprocessing, "get_context", lambda method: NoFork())
+    frozen = gc.get_freeze_count()
     with pytest.raises(OSError, match="temporarily unavailable"):
         RulesCoder(n_jobs=2).fit(None, BOOK).suggest(segments)
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == frozen
 
 
 def test_objects_a_caller_froze_stay_frozen_after_workers(
